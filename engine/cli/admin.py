@@ -1,0 +1,69 @@
+"""workflows validate/deploy, audit verify."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import emit, fail, handled, main
+from ..audit import verify_chain
+from ..deploy import DEFAULT_FILES, deploy_file
+from ..validation import validate_file
+
+
+@main.group()
+def workflows():
+    """流程（BPMN）文件。"""
+
+
+@workflows.command("validate")
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def workflows_validate(ctx, files, as_json):
+    """校验 BPMN 文件（默认 workflows/ 下的三个流程）；有问题时退出码为 1。"""
+    settings = ctx.engine(require_schema=False).settings
+    paths = [Path(f) for f in files] or [settings.workflows_path / name for name in DEFAULT_FILES]
+    problems = [p for path in paths for p in validate_file(path, settings.forms_path)]
+    rows = [{"id": f"{p.file}:{p.element}", "file": p.file, "element": p.element, "message": p.message} for p in problems]
+    emit(rows, as_json, lambda r: "\n".join(str(p) for p in problems) if problems
+         else f"校验通过：{'、'.join(p.name for p in paths)}")
+    if problems:
+        raise SystemExit(1)
+
+
+@workflows.command("deploy")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def workflows_deploy(ctx, files, as_json):
+    """校验并部署流程新版本；新问题使用新版本，运行中的问题保持原版本。"""
+    engine = ctx.engine()
+    results = [deploy_file(engine, Path(f), actor="cli") for f in files]
+    emit(results, as_json, lambda rows: "\n".join(
+        f"{r['process_id']}：版本 {r['id']}{'（新）' if r['created'] else '（已存在，设为当前）'}" for r in rows))
+
+
+@main.group()
+def audit():
+    """审计日志。"""
+
+
+@audit.command("verify")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def audit_verify(ctx, as_json):
+    """校验审计日志的哈希链；链条断裂时指出第一处并以 1 退出。"""
+    engine = ctx.engine()
+    with engine.db.reading() as session:
+        report = verify_chain(session)
+    value = {"id": "audit", "ok": report.ok, "rows": report.rows, "first_broken_id": report.first_broken_id,
+             "reason": report.reason}
+    emit(value, as_json, lambda v: f"审计日志完整：共 {v['rows']} 行" if v["ok"] else f"审计日志异常：{v['reason']}")
+    if not report.ok:
+        if not as_json:
+            fail(report.reason)
+        raise SystemExit(1)

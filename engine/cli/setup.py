@@ -1,0 +1,57 @@
+"""init-db, demo, serve."""
+from __future__ import annotations
+
+import click
+
+from . import emit, handled, main
+from .. import schema
+from ..demo import DEMO_PASSWORD, install_demo
+from ..deploy import deploy_defaults
+
+
+@main.command("init-db")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def init_db(ctx, as_json):
+    """创建或升级数据库结构，并部署 workflows/ 中的三个默认流程。"""
+    engine = ctx.engine(require_schema=False)
+    revision = schema.upgrade(engine)
+    versions = deploy_defaults(engine, actor="init-db")
+    emit({"id": revision, "revision": revision, "processes": versions}, as_json, lambda v: "\n".join(
+        [f"数据库已就绪（结构版本 {v['revision']}）：{engine.settings.database_url}"]
+        + [f"  流程 {p['process_id']}：版本 {p['id']}（{p['hash'][:12]}）" for p in v["processes"]]))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def demo(ctx, as_json):
+    """建立演示数据：演示单位、用户（打印密码）、一个含三类问题的巡察轮次。已有则不重复建立。"""
+    engine = ctx.engine(require_schema=False)
+    schema.upgrade(engine)
+    deploy_defaults(engine, actor="demo")
+    result = install_demo(engine)
+    emit(result, as_json, _demo_text)
+
+
+def _demo_text(result) -> str:
+    lines = ["演示数据已存在，未重复建立。" if not result["created"] else f"已建立演示轮次「{result['round']}」及 {len(result['items'])} 个问题。",
+             f"演示账号（密码均为 {DEMO_PASSWORD}）："]
+    lines += [f"  {u['name']:<6} {u['unit']:<16} {'、'.join(u['roles'])}" for u in result["users"]]
+    return "\n".join(lines)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
+@click.option("--port", default=5000, show_default=True, type=int, help="端口")
+@click.pass_obj
+@handled
+def serve(ctx, host, port):
+    """启动网页界面。"""
+    from web import create_app
+
+    app = create_app()
+    click.echo(f"整改流程引擎：http://{host}:{port}")
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

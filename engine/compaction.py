@@ -1,0 +1,109 @@
+"""History compaction: keeps an instance's task tree shallow however long the item lives.
+
+SpiffWorkflow adds tasks for every pass through a loop (退回 and resubmission, monthly reports,
+quarterly 回头看), each a child of the last, so the tree deepens with history; past depth 1000 its
+iterators stop and READY tasks vanish (DESIGN.md §8). The history a user sees lives in our own
+`task_records` table, so finished tasks are only kept where SpiffWorkflow still reads them:
+
+- a finished leaf under a finished parent is dropped (dead branches: cancelled timers, finished
+  multi-instance children, the losing threads of a join);
+- a finished task with one child is spliced out (the child takes its place), except where the child
+  is a join: joins read their parent's spec to know which incoming flow arrived;
+- event splits are kept until the activity they guard has finished (their join looks them up);
+- a finished call/sub-process task takes its finished sub-workflow with it.
+
+Only the relative order of the tasks that remain is preserved, which is all the runtime relies on.
+"""
+from __future__ import annotations
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.control import EventSplit
+from SpiffWorkflow.specs.Join import Join
+from SpiffWorkflow.util.task import TaskState
+
+_FINISHED = TaskState.FINISHED_MASK
+
+
+def _finished(task) -> bool:
+    return task.has_state(_FINISHED)
+
+
+def compact(top: BpmnWorkflow) -> tuple[int, int]:
+    """Compact the instance in place; returns (deepest tree depth, number of tasks) afterwards."""
+    _compact_tree(top, top)
+    for workflow in list(top.subprocesses.values()):
+        if any(workflow is live for live in top.subprocesses.values()):  # not deleted meanwhile
+            _compact_tree(top, workflow)
+    depth = max(_depth(wf) for wf in [top, *top.subprocesses.values()])
+    size = len(top.tasks) + sum(len(sp.tasks) for sp in top.subprocesses.values())
+    return depth, size
+
+
+def _depth(workflow) -> int:
+    deepest, stack = 0, [(workflow.task_tree, 0)]
+    while stack:
+        task, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in task.children)
+    return deepest
+
+
+def _owns_live_subprocess(top: BpmnWorkflow, task) -> bool:
+    sub = top.subprocesses.get(task.id)
+    return sub is not None and not (sub.completed or task.has_state(TaskState.CANCELLED))
+
+
+def _forget(top: BpmnWorkflow, workflow, task) -> None:
+    if task.id in top.subprocesses:
+        top.delete_subprocess(task)
+    top.event_manager.remove_task(task)
+    workflow.tasks.pop(task.id, None)
+    if workflow.last_task is task:
+        workflow.last_task = None
+
+
+def _compact_tree(top: BpmnWorkflow, workflow) -> None:
+    root = workflow.task_tree
+
+    # Drop dead leaves, walking up as parents become leaves in turn.
+    candidates = [t for t in workflow.tasks.values() if not t._children]
+    while candidates:
+        task = candidates.pop()
+        if task is root or task._children or not _finished(task) or task.id not in workflow.tasks:
+            continue
+        parent = task.parent
+        if parent is None or not _finished(parent) or _owns_live_subprocess(top, task):
+            continue
+        parent._children.remove(task.id)
+        _forget(top, workflow, task)
+        candidates.append(parent)
+
+    # Splice finished single-child tasks out of the chains, until nothing more can go.
+    spliced = True
+    while spliced:
+        spliced = _splice_pass(top, workflow, root)
+
+
+def _splice_pass(top: BpmnWorkflow, workflow, root) -> bool:
+    spliced = False
+    for task in list(workflow.tasks.values()):
+        if task is root or task.id not in workflow.tasks or not _finished(task) or len(task._children) != 1:
+            continue
+        child = workflow.tasks[task._children[0]]
+        if isinstance(child.task_spec, Join):
+            continue
+        if isinstance(task.task_spec, EventSplit) and not (
+            _finished(child) and all(_finished(grandchild) for grandchild in child.children)
+        ):
+            continue
+        if _owns_live_subprocess(top, task):
+            continue
+        parent = task.parent
+        if parent is None:
+            continue
+        parent._children[parent._children.index(task.id)] = child.id
+        child._parent = parent.id
+        task._children = []
+        _forget(top, workflow, task)
+        spliced = True
+    return spliced

@@ -1,0 +1,36 @@
+"""Settings of one engine: where the database and files live, and the thresholds of the lights."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    instance_path: Path
+    workflows_path: Path = REPO_ROOT / "workflows"
+    forms_path: Path = REPO_ROOT / "forms"
+    timezone: str = "Asia/Shanghai"
+    # 红黄绿灯 thresholds (DESIGN.md §6): 蓝 when due within this many days, 红 past this many days overdue.
+    due_soon_days: int = 7
+    red_after_days: int = 30
+    # Evidence uploads (佐证材料).
+    max_evidence_bytes: int = 20 * 1024 * 1024
+    evidence_extensions: frozenset[str] = field(default_factory=lambda: frozenset({
+        "pdf", "ofd", "jpg", "jpeg", "png", "doc", "docx", "xls", "xlsx", "wps", "txt", "zip",
+    }))
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        instance = Path(os.environ.get("RECTIFY_INSTANCE_PATH") or Path.cwd() / "instance").resolve()
+        url = os.environ.get("RECTIFY_DATABASE_URL") or f"sqlite:///{instance / 'rectify.db'}"
+        settings = cls(database_url=url, instance_path=instance)
+        if os.environ.get("RECTIFY_WORKFLOWS_PATH"):
+            settings = replace(settings, workflows_path=Path(os.environ["RECTIFY_WORKFLOWS_PATH"]))
+        if os.environ.get("RECTIFY_FORMS_PATH"):
+            settings = replace(settings, forms_path=Path(os.environ["RECTIFY_FORMS_PATH"]))
+        return replace(settings, **overrides)

@@ -1,0 +1,32 @@
+"""The engine object: settings, database, clock, process runtime and file store, built once and
+handed to every engine function (the library's dependency container)."""
+from __future__ import annotations
+
+from datetime import date
+
+from .bpmn import ProcessRuntime
+from .clock import CLOCK, Clock
+from .config import Settings
+from .db import Database
+from .evidence import EvidenceStore
+from .lights import LightRules
+
+
+class Engine:
+    def __init__(self, settings: Settings, clock: Clock = CLOCK):
+        self.settings = settings
+        self.clock = clock
+        self.db = Database(settings.database_url)
+        self.lights = LightRules(settings.timezone, settings.due_soon_days, settings.red_after_days)
+        self.evidence = EvidenceStore(
+            settings.instance_path / "evidence", settings.max_evidence_bytes, settings.evidence_extensions,
+        )
+        # Functions BPMN scripts may call; deploying BPMN is a trusted act (scripts run unsandboxed).
+        self.processes = ProcessRuntime({"escalation_time": self.escalation_time})
+
+    def escalation_time(self, deadline_iso: str) -> str:
+        """ISO moment at which an item with this deadline turns 红 (used by BPMN timers)."""
+        return self.lights.escalation_moment(date.fromisoformat(str(deadline_iso)[:10])).isoformat()
+
+    def close(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,69 @@
+"""佐证材料 storage: files on disk named by their SHA-256, so identical files are stored once and
+any change to a stored file is detectable."""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as the user gave it: its name and its bytes."""
+
+    name: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    sha256: str
+    name: str
+    size: int
+
+    def as_data(self) -> dict:
+        return {"sha256": self.sha256, "name": self.name, "size": self.size}
+
+
+class EvidenceStore:
+    def __init__(self, root: Path, max_bytes: int, extensions: frozenset[str]):
+        self.root = root
+        self.max_bytes = max_bytes
+        self.extensions = extensions
+
+    def path_of(self, sha256: str) -> Path:
+        return self.root / sha256[:2] / sha256
+
+    def check(self, upload: Upload) -> None:
+        name = upload.name.strip()
+        ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if not name or ext not in self.extensions:
+            allowed = "、".join(sorted(self.extensions))
+            raise InvalidInput("文件类型不允许", {"evidence": f"「{name or '（无名文件）'}」的类型不允许，只接受：{allowed}"})
+        if len(upload.content) == 0:
+            raise InvalidInput("文件为空", {"evidence": f"「{name}」是空文件"})
+        if len(upload.content) > self.max_bytes:
+            limit = self.max_bytes // (1024 * 1024)
+            raise InvalidInput("文件过大", {"evidence": f"「{name}」超过 {limit} MB 的上限"})
+
+    def store(self, upload: Upload) -> StoredFile:
+        """Write the file (atomically, once per content) and return what identifies it."""
+        self.check(upload)
+        digest = hashlib.sha256(upload.content).hexdigest()
+        target = self.path_of(digest)
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(upload.content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, target)
+        return StoredFile(digest, os.path.basename(upload.name.strip()), len(upload.content))
+
+    def read(self, sha256: str) -> bytes:
+        return self.path_of(sha256).read_bytes()

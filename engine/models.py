@@ -1,0 +1,305 @@
+"""The data model (SQLAlchemy 2 declarative). Schema changes go through Alembic (engine/migrations)."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Optional
+
+from sqlalchemy import (
+    JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Roles (DESIGN.md §2), named in Chinese as users know them.
+OFFICER = "责任人"
+UNIT_HEAD = "责任单位负责人"
+LEADER = "分管领导"
+HEAD = "主要领导"
+OFFICE = "整改办"
+DISCIPLINE = "纪检监察"
+DESIGNER = "流程设计"
+ADMIN = "管理员"
+ROLES = (OFFICER, UNIT_HEAD, LEADER, HEAD, OFFICE, DISCIPLINE, DESIGNER, ADMIN)
+# Roles that see every item of the body; the others see their own unit's.
+BODY_WIDE_ROLES = frozenset({LEADER, HEAD, OFFICE, DISCIPLINE, ADMIN})
+
+IMMEDIATE = "立行立改"
+TIME_LIMITED = "限期整改"
+LONG_TERM = "长效治理"
+CATEGORIES = (IMMEDIATE, TIME_LIMITED, LONG_TERM)
+
+STATUS_OPEN = "整改中"
+STATUS_CLOSED = "已销号"
+ITEM_STATUSES = (STATUS_OPEN, STATUS_CLOSED)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (no time zones) and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
+
+
+class Unit(Base):
+    """责任单位."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class User(Base):
+    """A person, identified by name within unit. No password hash means they cannot log in yet."""
+
+    __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("unit_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    grants: Mapped[list["RoleGrant"]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+
+    @property
+    def roles(self) -> set[str]:
+        return {g.role for g in self.grants}
+
+    @property
+    def sees_all_units(self) -> bool:
+        return bool(self.roles & BODY_WIDE_ROLES)
+
+
+class RoleGrant(Base):
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("user_id", "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+
+class Round(Base):
+    """巡察轮次: one inspection and its feedback."""
+
+    __tablename__ = "rounds"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    inspection_group: Mapped[str] = mapped_column(String(200))
+    inspected_body: Mapped[str] = mapped_column(String(200))
+    inspection_start: Mapped[Optional[date]] = mapped_column(Date)
+    inspection_end: Mapped[Optional[date]] = mapped_column(Date)
+    feedback_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
+class Aspect(Base):
+    """方面: a heading that groups problems in a round."""
+
+    __tablename__ = "aspects"
+    __table_args__ = (UniqueConstraint("round_id", "title"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+
+
+class Item(Base):
+    """问题: one problem of the ledger and its rectification."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("round_id", "number"),
+        Index("ix_items_open_deadline", "status", "deadline"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    aspect_id: Mapped[Optional[int]] = mapped_column(ForeignKey("aspects.id"))
+    number: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(10))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    leader_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    deadline: Mapped[date] = mapped_column(Date)
+    standard: Mapped[str] = mapped_column(Text, default="")
+    needs_third_party: Mapped[bool] = mapped_column(Boolean, default=False)
+    publish: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str] = mapped_column(String(10), default=STATUS_OPEN)
+    light: Mapped[str] = mapped_column(String(10), default="绿")
+    closed_at: Mapped[Optional[datetime]]
+    created_at: Mapped[datetime]
+
+    round: Mapped[Round] = relationship(lazy="joined")
+    aspect: Mapped[Optional[Aspect]] = relationship(lazy="joined")
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    person: Mapped[User] = relationship(foreign_keys=[person_id], lazy="joined")
+    leader: Mapped[User] = relationship(foreign_keys=[leader_id], lazy="joined")
+
+
+class ProcessVersion(Base):
+    """A deployed BPMN file with the forms it references, stored once, keyed by content hash."""
+
+    __tablename__ = "process_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_id: Mapped[str] = mapped_column(String(100), index=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    file_name: Mapped[str] = mapped_column(String(200))
+    bpmn_xml: Mapped[str] = mapped_column(Text)
+    forms: Mapped[dict]
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+    deployed_at: Mapped[datetime]
+    deployed_by: Mapped[Optional[str]] = mapped_column(String(100))
+
+
+class ProcessInstance(Base):
+    """One item's running path: its SpiffWorkflow state, without the spec (kept in its version).
+
+    `revision` is checked on every save, so a second concurrent writer gets a conflict."""
+
+    __tablename__ = "process_instances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("process_versions.id"))
+    state: Mapped[str] = mapped_column(Text)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    tree_depth: Mapped[int] = mapped_column(Integer, default=0)
+    tree_size: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    __mapper_args__ = {"version_id_col": revision}
+
+
+class InboxTask(Base):
+    """An open human task (我的待办). Rows come and go with the instance's READY user tasks."""
+
+    __tablename__ = "inbox_tasks"
+    __table_args__ = (
+        Index("ix_inbox_assignee", "assignee_id", "due_date"),
+        Index("ix_inbox_role", "lane_role", "scope_unit_id"),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    lane_role: Mapped[str] = mapped_column(String(20))
+    assignee_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    scope_unit_id: Mapped[Optional[int]] = mapped_column(ForeignKey("units.id"))
+    form_key: Mapped[Optional[str]] = mapped_column(String(100))
+    signoff: Mapped[bool] = mapped_column(Boolean, default=False)
+    due_date: Mapped[Optional[date]] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+    item: Mapped[Item] = relationship(lazy="joined")
+    assignee: Mapped[Optional[User]] = relationship(lazy="joined")
+
+
+class TaskRecord(Base):
+    """A finished step of an instance (history): who, when, with what data. Append-only."""
+
+    __tablename__ = "task_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))  # user / signoff / event / gateway / script / other
+    outcome: Mapped[str] = mapped_column(String(20), default="completed")  # completed / cancelled
+    completed_by: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    completed_at: Mapped[datetime]
+    data: Mapped[Optional[dict]]
+
+    user: Mapped[Optional[User]] = relationship(lazy="joined")
+
+
+class Timer(Base):
+    """Due times of an instance's waiting timer events, so `tick` loads only what is due."""
+
+    __tablename__ = "timers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    due_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class EvidenceFile(Base):
+    """佐证材料: metadata here, content on disk under its SHA-256."""
+
+    __tablename__ = "evidence_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(Integer)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    task_id: Mapped[Optional[str]] = mapped_column(String(36))
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[datetime]
+
+
+class Signature(Base):
+    """签字记录: one deliberate sign-off. Never updated or deleted (database triggers refuse it);
+    `digest` chains it to the item's previous signature."""
+
+    __tablename__ = "signatures"
+    __table_args__ = (UniqueConstraint("item_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[str] = mapped_column(String(36), unique=True)
+    step: Mapped[str] = mapped_column(String(200))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    signer_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    unit_name: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str] = mapped_column(String(10))
+    opinion: Mapped[str] = mapped_column(Text, default="")
+    signed_at: Mapped[datetime]
+    payload: Mapped[dict]  # what was approved: the item, the reviewed data, evidence hashes
+    prev_digest: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditEntry(Base):
+    """Audit log, append-only and hash-chained across the whole database."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[Optional[str]] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(50))
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict]
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditHead(Base):
+    """One row: the chain's head. Updating it first serialises appenders on every database."""
+
+    __tablename__ = "audit_head"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)

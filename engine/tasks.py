@@ -1,0 +1,168 @@
+"""我的待办 and completing a task: the engine's main entry points for people doing the work."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import audit
+from .assignment import holder_label, refusal, visible_to
+from .bpmn import reviewed_ids
+from .clock import CLOCK
+from .errors import Conflict, Forbidden, InvalidInput, NotFound
+from .evidence import Upload
+from .forms import validate
+from .instances import RunContext, advance, find_task, load_workflow
+from .models import EvidenceFile, InboxTask, Item, ProcessInstance, Round, TaskRecord, User
+from .passwords import check_password
+from .signoff import DECISION_TEXT, check_separation, sign
+
+ALREADY_DONE = "该任务已由他人处理"
+
+
+@dataclass
+class InboxFilter:
+    round_id: int | None = None
+    category: str | None = None
+    light: str | None = None
+    page: int = 1
+    per_page: int = 20
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在")
+    return user
+
+
+def task_row_view(engine, row: InboxTask) -> dict:
+    item = row.item
+    return {
+        "id": row.id, "item_id": item.id, "item_number": item.number, "item_title": item.title,
+        "round": item.round.name, "category": item.category, "step": row.name, "bpmn_id": row.bpmn_id,
+        "role": row.lane_role, "assignee": holder_label(row), "form_key": row.form_key, "signoff": row.signoff,
+        "due_date": row.due_date.isoformat() if row.due_date else None, "light": item.light,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def inbox(engine, user_id: int, filters: InboxFilter | None = None) -> dict:
+    """The user's open tasks, most urgent first (earliest due), then newest."""
+    filters = filters or InboxFilter()
+    with engine.db.reading() as session:
+        user = _user(session, user_id)
+        query = select(InboxTask).where(visible_to(user))
+        if filters.round_id or filters.category or filters.light:
+            query = query.join(Item, Item.id == InboxTask.item_id)
+            if filters.round_id:
+                query = query.where(Item.round_id == filters.round_id)
+            if filters.category:
+                query = query.where(Item.category == filters.category)
+            if filters.light:
+                query = query.where(Item.light == filters.light)
+        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        rows = session.execute(
+            query.order_by(InboxTask.due_date.asc(), InboxTask.created_at.desc(), InboxTask.id)
+            .limit(filters.per_page).offset((max(filters.page, 1) - 1) * filters.per_page)
+        ).unique().scalars().all()
+        return {"total": total, "page": filters.page, "per_page": filters.per_page,
+                "tasks": [task_row_view(engine, row) for row in rows]}
+
+
+def task_detail(engine, task_id: str, user_id: int | None = None) -> dict:
+    """A task with its form schema, instructions and the data it works on. With `user_id`, only for
+    someone who may see it."""
+    with engine.db.reading() as session:
+        row = session.get(InboxTask, task_id)
+        if row is None:
+            done = session.execute(select(TaskRecord).where(TaskRecord.task_id == task_id)).scalar_one_or_none()
+            if done is not None:
+                raise Conflict(ALREADY_DONE)
+            raise NotFound("任务不存在")
+        if user_id is not None:
+            reason = refusal(_user(session, user_id), row)
+            if reason:
+                raise Forbidden(reason)
+        instance = session.get(ProcessInstance, row.instance_id)
+        workflow, spec = load_workflow(engine, instance)
+        task = find_task(workflow, task_id)
+        view = task_row_view(engine, row)
+        view.update({
+            "form": spec.forms.get(row.form_key) if row.form_key else None,
+            "instructions": (task.task_spec.documentation or "") if task else "",
+            "data": _visible_data(task.data) if task else {},
+            "reviews": reviewed_ids(task.task_spec) if task else [],
+        })
+        return view
+
+
+def _visible_data(data: dict) -> dict:
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+def complete_task(engine, task_id: str, data: dict, user_id: int, password: str | None = None,
+                  files: tuple[Upload, ...] = ()) -> dict:
+    """Complete a human task with form data (and evidence files); a sign-off gate also takes the
+    signer's password and writes a signature record. One transaction: all of it or none of it."""
+    if not isinstance(data, dict):
+        raise InvalidInput("表单数据必须是一个对象", {"_form": "表单数据必须是 JSON 对象"})
+    for upload in files:
+        engine.evidence.check(upload)
+    with engine.db.transaction() as session:
+        user = _user(session, user_id)
+        row = session.get(InboxTask, task_id)
+        if row is None:
+            if session.execute(select(TaskRecord.id).where(TaskRecord.task_id == task_id)).first():
+                raise Conflict(ALREADY_DONE)
+            raise NotFound("任务不存在")
+        reason = refusal(user, row)
+        if reason:
+            raise Forbidden(reason)
+        instance = session.get(ProcessInstance, row.instance_id)
+        item = session.get(Item, row.item_id)
+        workflow, spec = load_workflow(engine, instance)
+        task = find_task(workflow, task_id)
+        if task is None or task.state != TaskState.READY:
+            raise Conflict(ALREADY_DONE)
+
+        stored = [engine.evidence.store(upload) for upload in files]
+        if stored:
+            data = {**data, "evidence": [*data.get("evidence", []), *(s.as_data() for s in stored)]}
+        schema = spec.forms.get(row.form_key) if row.form_key else {"type": "object"}
+        validate(schema, data)
+
+        signature = None
+        if row.signoff:
+            if not check_password(user.password_hash, password):
+                raise Forbidden("签字确认失败：密码不正确")
+            check_separation(session, row, reviewed_ids(task.task_spec), user)
+            signature = sign(session, item, row, user, data["decision"], data.get("opinion", ""), dict(task.data))
+
+        task.data.update(data)
+        output_item = getattr(task.parent.task_spec, "output_item", None) if task.parent else None
+        if output_item is not None:  # a multi-instance element: its result is the form data
+            task.data[output_item.bpmn_id] = dict(data)
+        task.run()
+        now = CLOCK.now()
+        session.add(TaskRecord(
+            task_id=task_id, instance_id=instance.id, item_id=item.id, bpmn_id=row.bpmn_id, name=row.name,
+            kind="signoff" if row.signoff else "user", completed_by=user.id, completed_at=now, data=data,
+        ))
+        for s in stored:
+            session.add(EvidenceFile(sha256=s.sha256, name=s.name, size=s.size, item_id=item.id, task_id=task_id,
+                                     uploaded_by=user.id, uploaded_at=now))
+        advance(engine, session, instance, workflow, spec, item, RunContext(user.id, task_id))
+        details = {"step": row.name, "item": item.number, "files": [s.sha256 for s in stored]}
+        if signature is not None:
+            details.update(decision=signature.decision, digest=signature.digest)
+        audit.append(session, "signoff" if signature else "task.complete", "task", task_id, user.name, **details)
+        return {
+            "id": task_id, "item_id": item.id, "step": row.name, "item_status": item.status,
+            "decision": DECISION_TEXT.get(data.get("decision")) if row.signoff else None,
+            "signature_digest": signature.digest if signature else None,
+            "evidence": [s.as_data() for s in stored],
+        }
