@@ -1,10 +1,15 @@
 """Password hashing with Argon2id (argon2-cffi's defaults follow RFC 9106)."""
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+import os
+
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+# RECTIFY_PASSWORD_PROFILE=test makes hashing cheap for the test suite only; hashes made either way
+# verify either way (the parameters live in the hash).
+_hasher = (PasswordHasher.from_parameters(profiles.CHEAPEST)
+           if os.environ.get("RECTIFY_PASSWORD_PROFILE") == "test" else PasswordHasher())
 MIN_LENGTH = 8
 
 

@@ -100,6 +100,17 @@ def task_detail(engine, task_id: str, user_id: int | None = None) -> dict:
         return view
 
 
+def _merge_evidence(kept: list, added: list[dict]) -> list:
+    """Evidence already on the form plus the new uploads, each file once."""
+    merged, seen = [], set()
+    for entry in [*(kept if isinstance(kept, list) else []), *added]:
+        key = entry.get("sha256") if isinstance(entry, dict) else None
+        if key not in seen:
+            seen.add(key)
+            merged.append(entry)
+    return merged
+
+
 def _visible_data(data: dict) -> dict:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
@@ -131,7 +142,7 @@ def complete_task(engine, task_id: str, data: dict, user_id: int, password: str 
 
         stored = [engine.evidence.store(upload) for upload in files]
         if stored:
-            data = {**data, "evidence": [*data.get("evidence", []), *(s.as_data() for s in stored)]}
+            data = {**data, "evidence": _merge_evidence(data.get("evidence", []), [s.as_data() for s in stored])}
         schema = spec.forms.get(row.form_key) if row.form_key else {"type": "object"}
         validate(schema, data)
 

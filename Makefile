@@ -1,0 +1,39 @@
+# The two commands of the README: `make run` and `make test`. Both install what they need.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-fast bench sysdeps browser clean-db
+
+$(STAMP): pyproject.toml
+	@command -v python3 >/dev/null || { echo "需要 python3"; exit 1; }
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+# Debian packages: a CJK font for rendered pages and PDFs.
+sysdeps:
+	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-noto-cjk >/dev/null; }
+
+# Headless Chromium for the e2e tests (Debian's; Playwright drives it, it never downloads a browser).
+browser: sysdeps
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
+run: $(STAMP) sysdeps
+	$(BIN)/rectify demo
+	$(BIN)/rectify serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP) browser
+	$(BIN)/pytest -q
+
+# Without the browser tests, for a quick loop while editing.
+test-fast: $(STAMP)
+	$(BIN)/pytest -q --ignore=tests/e2e
+
+clean-db:
+	rm -f instance/rectify.db instance/rectify.db-wal instance/rectify.db-shm
