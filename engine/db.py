@@ -7,7 +7,7 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine as SqlEngine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -45,6 +45,11 @@ def _make_sqlite_transactional(engine: SqlEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
 
 
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    return code == "23505" or "UNIQUE constraint failed" in str(exc.orig)
+
+
 class Database:
     def __init__(self, url: str):
         self.url = url
@@ -66,6 +71,11 @@ class Database:
         except StaleDataError as exc:
             session.rollback()
             raise Conflict("该事项已被他人同时修改，请刷新后重试") from exc
+        except IntegrityError as exc:
+            session.rollback()
+            if _is_unique_violation(exc):  # two writers inserted the same thing at once
+                raise Conflict("该事项已被他人同时修改，请刷新后重试") from exc
+            raise
         except OperationalError as exc:
             session.rollback()
             if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():

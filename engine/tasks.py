@@ -133,7 +133,11 @@ def complete_task(engine, task_id: str, data: dict, user_id: int, password: str 
         reason = refusal(user, row)
         if reason:
             raise Forbidden(reason)
-        instance = session.get(ProcessInstance, row.instance_id)
+        # Concurrent completers queue on the instance row (PostgreSQL; SQLite's write lock already
+        # serialises them) and the later one finds the task gone; the revision check stays as backstop.
+        instance = session.get(ProcessInstance, row.instance_id, with_for_update={"of": ProcessInstance}, populate_existing=True)
+        if session.execute(select(InboxTask.id).where(InboxTask.id == task_id)).first() is None:
+            raise Conflict(ALREADY_DONE)
         item = session.get(Item, row.item_id)
         workflow, spec = load_workflow(engine, instance)
         task = find_task(workflow, task_id)

@@ -44,7 +44,7 @@ def tick(engine, now: datetime | None = None) -> TickReport:
 
 def _fire(engine, instance_id: int, moment: datetime, report: TickReport) -> None:
     with engine.db.transaction() as session:
-        instance = session.get(ProcessInstance, instance_id)
+        instance = session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance}, populate_existing=True)
         due = session.execute(
             select(Timer).where(Timer.instance_id == instance_id, Timer.due_at <= moment)
         ).scalars().all()
