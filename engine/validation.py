@@ -54,7 +54,7 @@ def validate_file(path: Path, forms_path: Path) -> list[Problem]:
     except etree.XMLSyntaxError as exc:
         return [Problem(name, "", f"不是格式正确的 XML：第 {exc.lineno} 行：{exc.msg}")]
     try:
-        parse_process(raw, name)
+        _process_id, spec, subprocess_specs = parse_process(raw, name)
     except ValidationException as exc:
         return [Problem(name, getattr(exc, "id", "") or "", f"SpiffWorkflow 无法解析：{str(exc).splitlines()[0]}")]
     except Exception as exc:  # the parser raises plain exceptions for some malformed input
@@ -62,6 +62,7 @@ def validate_file(path: Path, forms_path: Path) -> list[Problem]:
 
     problems: list[Problem] = []
     problems += _check_lanes(name, tree)
+    problems += _check_effective_lanes(name, spec, subprocess_specs)
     problems += _check_user_tasks(name, tree, forms_path)
     problems += _check_timers(name, tree)
     problems += _check_status_markers(name, tree)
@@ -82,6 +83,20 @@ def _check_lanes(name: str, tree) -> list[Problem]:
     for task in tree.iterfind(".//bpmn:userTask", NS):
         if task.get("id") not in lane_of:
             problems.append(Problem(name, task.get("id", ""), "用户任务不在任何泳道中，无法确定办理人"))
+    return problems
+
+
+def _check_effective_lanes(name: str, spec, subprocess_specs) -> list[Problem]:
+    """The lane SpiffWorkflow will use: a sub-process placed in a lane overrides its children's lanes,
+    which the modeler does silently when a sub-process is moved."""
+    problems = []
+    for process_spec in [spec, *subprocess_specs.values()]:
+        for task_spec in process_spec.task_specs.values():
+            if not getattr(task_spec, "manual", False) or not getattr(task_spec, "bpmn_id", None):
+                continue
+            if task_spec.lane not in ROLES:
+                problems.append(Problem(name, task_spec.bpmn_id, f"运行时该任务的泳道为「{task_spec.lane or '空'}」，"
+                                        "不是角色名（子流程放在某个泳道中时，其内部任务一律归该泳道）"))
     return problems
 
 
