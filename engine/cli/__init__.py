@@ -37,6 +37,14 @@ def emit(value, as_json: bool, text=None) -> None:
         click.echo(text(value))
 
 
+def local_time(iso: str, tz: str = "Asia/Shanghai") -> str:
+    """An ISO moment as the wall-clock time people read (北京时间 by default)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
 def fail(message: str, code: int = 1):
     click.echo(f"错误：{message}", err=True)
     sys.exit(code)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from . import emit, handled, main
+from . import emit, handled, local_time, main
 from ..ledger import NewItem, add_item, add_round, item_detail, list_items, list_rounds, parse_date
 from ..models import CATEGORIES
 
@@ -107,6 +107,6 @@ def _item_text(d) -> str:
     lines.append("  待办：" if d["open_tasks"] else "  待办：无")
     lines += [f"    {t['id']}  {t['step']}  → {t['assignee']}{'  ✍签字' if t['signoff'] else ''}" for t in d["open_tasks"]]
     lines.append("  签字链：" + ("完整" if d["signature_chain_ok"] else f"异常！{d['signature_chain_problem']}"))
-    lines += [f"    {s['seq']}. {s['signed_at'][:19]} {s['step']} {s['signer']}（{s['role']}）{s['decision_text']}"
+    lines += [f"    {s['seq']}. {local_time(s['signed_at'])} {s['step']} {s['signer']}（{s['role']}）{s['decision_text']}"
               f"{'：' + s['opinion'] if s['opinion'] else ''}  {s['digest'][:16]}…" for s in d["signatures"]]
     return "\n".join(lines)

@@ -121,6 +121,10 @@ def test_errors_are_one_line_and_json_lists_have_ids(cli):
     bad_role = cli("users", "add", "某人", "--unit", "某科", "--role", "科员", ok=False)
     assert bad_role.exit_code == 1 and "未知角色" in bad_role.output
     cli("users", "add", "某人", "--unit", "某科", "--role", "责任人")
+    short = cli("users", "set-password", "某人", "--password", "short", ok=False)
+    assert short.exit_code == 1 and "至少需要 8 位" in short.output
+    assert "已为 某人" in cli("users", "set-password", "某人", "--unit", "某科", "--password", "long-enough-1").output
+    assert next(u for u in cli.json("users", "list") if u["name"] == "某人")["can_login"] is True
     assert all("id" in u for u in cli.json("users", "list"))
     assert all("id" in r for r in cli.json("workflows", "validate") + cli.json("rounds", "list"))
 

@@ -1,0 +1,43 @@
+"""Deployed versions: running items keep theirs; a fresh engine (new process, empty spec cache)
+restores an instance mid-path and carries on."""
+from engine import Engine
+from engine.deploy import deploy_file
+from engine.ledger import item_detail
+from engine.models import IMMEDIATE, TIME_LIMITED
+from engine.config import REPO_ROOT
+
+from helpers import FIX, do, evidence, new_item, new_round, open_tasks, people, sign
+
+
+def test_new_version_for_new_items_running_items_keep_theirs(engine, tmp_path):
+    people(engine)
+    new_round(engine)
+    old_item = new_item(engine, IMMEDIATE, number="1")
+    changed = (REPO_ROOT / "workflows" / "immediate.bpmn").read_text(encoding="utf-8").replace(
+        'name="落实整改"', 'name="立即整改"')
+    path = tmp_path / "immediate.bpmn"
+    path.write_text(changed, encoding="utf-8")
+    deployed = deploy_file(engine, path, actor="designer")
+    assert deployed["created"] and deployed["process_id"] == "immediate"
+    assert deploy_file(engine, path)["created"] is False  # same content, same version
+
+    new = new_item(engine, IMMEDIATE, number="2")
+    assert open_tasks(engine, new)[0]["step"] == "立即整改"
+    assert open_tasks(engine, old_item)[0]["step"] == "落实整改"
+    assert item_detail(engine, new)["process"]["version"] == deployed["id"] != item_detail(engine, old_item)["process"]["version"]
+    do(engine, old_item, "fix_task", "张伟", FIX, files=evidence())
+    assert [t["bpmn_id"] for t in open_tasks(engine, old_item)] == ["unit_head_review"]
+
+
+def test_a_fresh_engine_restores_an_instance_mid_path(engine):
+    people(engine)
+    new_round(engine)
+    item = new_item(engine, TIME_LIMITED)
+    do(engine, item, "plan_task", "张伟", {"measures": "修订办法", "planned_completion": "2026-12-01",
+                                          "milestones": [{"title": "修订", "due": "2026-11-30"}]})
+    restarted = Engine(engine.settings)  # as after a server restart: nothing cached
+    try:
+        sign(restarted, item, "plan_approval", "陈刚")
+        assert [t["bpmn_id"] for t in open_tasks(restarted, item)] == ["completion_task"]
+    finally:
+        restarted.close()
