@@ -12,13 +12,6 @@ from engine.directory import add_user, user_id_of
 from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, open_tasks, people, sign, task_id
 
 
-@pytest.fixture
-def item(engine):
-    people(engine)
-    new_round(engine)
-    return new_item(engine, IMMEDIATE)
-
-
 def test_return_once_then_sign_off_closes_the_item(engine, item):
     assert [t["bpmn_id"] for t in open_tasks(engine, item)] == ["fix_task"]
     assert open_tasks(engine, item)[0]["assignee"] == "张伟"

@@ -22,13 +22,6 @@ def at(day, hour=9):
     return datetime.combine(day, time(hour), SHANGHAI)
 
 
-@pytest.fixture
-def item(engine):
-    people(engine)
-    new_round(engine)
-    return new_item(engine, IMMEDIATE)
-
-
 def accountability_tasks(engine, item):
     return [t for t in open_tasks(engine, item) if t["bpmn_id"] == "accountability_task"]
 
