@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "需要 python3"; exit 1; }
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
 # Debian packages: a CJK font for rendered pages and PDFs.

@@ -105,6 +105,12 @@ class Round(Base):
     inspection_start: Mapped[Optional[date]] = mapped_column(Date)
     inspection_end: Mapped[Optional[date]] = mapped_column(Date)
     feedback_date: Mapped[date] = mapped_column(Date)
+    # The free text of the public progress report (整改进展情况公布), written by 整改办.
+    report_practices: Mapped[str] = mapped_column(Text, default="")  # 一、整改主要做法
+    report_next_steps: Mapped[str] = mapped_column(Text, default="")  # 三、下一步工作打算
+    report_contact: Mapped[str] = mapped_column(String(500), default="")  # 联系方式
+    report_issuer: Mapped[str] = mapped_column(String(200), default="")  # 发布单位 (default: the inspected body)
+    report_date: Mapped[Optional[date]] = mapped_column(Date)
     created_at: Mapped[datetime]
 
 
@@ -303,3 +309,31 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_hash: Mapped[str] = mapped_column(String(64))
     count: Mapped[int] = mapped_column(Integer)
+
+
+class Document(Base):
+    """A generated, signed document (销号单), stored on disk under its SHA-256. Regenerating adds a new
+    row; earlier ones are kept."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # closure
+    item_id: Mapped[Optional[int]] = mapped_column(ForeignKey("items.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    verification_code: Mapped[str] = mapped_column(String(20), unique=True)
+    record_digest: Mapped[str] = mapped_column(String(64))  # digest of the record data the PDF shows
+    cert_fingerprint: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    created_by: Mapped[Optional[str]] = mapped_column(String(100))
+
+
+class LoginFailure(Base):
+    """Failed logins, for rate limiting across all web workers."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name_at", "username", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
