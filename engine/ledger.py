@@ -222,5 +222,21 @@ def item_detail(engine, item_id: int) -> dict:
                          "at": r.completed_at.isoformat(), "data": r.data} for r in history],
             "signatures": [signature_view(s) for s in signatures],
             "signature_chain_ok": chain.ok, "signature_chain_problem": chain.problem,
-            "evidence": [{"sha256": e.sha256, "name": e.name, "size": e.size} for e in evidence],
+            "evidence": list({e.sha256: {"sha256": e.sha256, "name": e.name, "size": e.size}
+                              for e in reversed(evidence)}.values())[::-1],
+            "field_titles": _field_titles(engine, instance.version) if instance else {},
         }
+
+
+def _field_titles(engine, version) -> dict[str, dict[str, str]]:
+    """Per step (BPMN id), the Chinese titles of its form's fields, to label recorded data."""
+    from .bpmn import form_key_of, step_id
+    from .deploy import all_task_specs, loaded
+
+    spec = loaded(engine, version)
+    titles = {}
+    for task_spec in all_task_specs(spec.spec, spec.subprocess_specs):
+        schema = spec.forms.get(form_key_of(task_spec) or "") or {}
+        fields = {name: prop.get("title", name) for name, prop in (schema.get("properties") or {}).items()}
+        titles[step_id(task_spec)] = {"decision": "决定", "opinion": "意见", **fields}
+    return titles

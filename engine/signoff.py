@@ -43,20 +43,24 @@ def evidence_hashes(data: Any) -> list[str]:
     return sorted(found)
 
 
-def check_separation(session: Session, task: InboxTask, reviewed: list[str], signer: User) -> None:
-    """Refuse a signer who did the work under review: the reviewed steps done since this gate last
-    decided (so a resubmission after 退回 is reviewed afresh)."""
+def reviewed_records(session: Session, task: InboxTask, reviewed: list[str]) -> list[TaskRecord]:
+    """The work a gate reviews: the reviewed steps done since this gate last decided (so a
+    resubmission after 退回 is reviewed afresh)."""
     last_decision = session.execute(
         select(func.max(TaskRecord.id)).where(TaskRecord.item_id == task.item_id, TaskRecord.bpmn_id == task.bpmn_id)
     ).scalar() or 0
-    query = select(TaskRecord.completed_by).where(
+    query = select(TaskRecord).where(
         TaskRecord.item_id == task.item_id, TaskRecord.id > last_decision, TaskRecord.outcome == "completed",
         TaskRecord.completed_by.is_not(None),
-    )
+    ).order_by(TaskRecord.id)
     query = query.where(TaskRecord.bpmn_id.in_(reviewed)) if reviewed else query.where(TaskRecord.kind == "user")
-    doers = set(session.execute(query).scalars())
-    if signer.id in doers:
-        raise Forbidden(f"您办理了本环节所审核的工作，不能自己审签（谁签字谁负责，审签须与经办分离）")
+    return list(session.execute(query).unique().scalars())
+
+
+def check_separation(session: Session, task: InboxTask, reviewed: list[str], signer: User) -> None:
+    """Refuse a signer who did the work under review (谁签字谁负责: 审签与经办分离)."""
+    if signer.id in {r.completed_by for r in reviewed_records(session, task, reviewed)}:
+        raise Forbidden("您办理了本环节所审核的工作，不能自己审签（谁签字谁负责，审签须与经办分离）")
 
 
 def sign(session: Session, item: Item, task: InboxTask, signer: User, decision: str, opinion: str,

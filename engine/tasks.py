@@ -15,6 +15,7 @@ from .clock import CLOCK
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .evidence import Upload
 from .forms import validate
+from .ledger import item_summary
 from .instances import RunContext, advance, find_task, load_workflow
 from .models import EvidenceFile, InboxTask, Item, ProcessInstance, Round, TaskRecord, User
 from .passwords import check_password
@@ -73,16 +74,26 @@ def inbox(engine, user_id: int, filters: InboxFilter | None = None) -> dict:
                 "tasks": [task_row_view(engine, row) for row in rows]}
 
 
+def _task_or_conflict(session: Session, task_id: str) -> InboxTask:
+    """The open task, or Conflict if it was already done (by someone else), or NotFound."""
+    row = session.get(InboxTask, task_id)
+    if row is not None:
+        return row
+    if session.execute(select(TaskRecord.id).where(TaskRecord.task_id == task_id)).first():
+        raise Conflict(ALREADY_DONE)
+    raise NotFound("任务不存在")
+
+
+def inbox_count(engine, user_id: int) -> int:
+    with engine.db.reading() as session:
+        return session.execute(select(func.count(InboxTask.id)).where(visible_to(_user(session, user_id)))).scalar_one()
+
+
 def task_detail(engine, task_id: str, user_id: int | None = None) -> dict:
     """A task with its form schema, instructions and the data it works on. With `user_id`, only for
     someone who may see it."""
     with engine.db.reading() as session:
-        row = session.get(InboxTask, task_id)
-        if row is None:
-            done = session.execute(select(TaskRecord).where(TaskRecord.task_id == task_id)).scalar_one_or_none()
-            if done is not None:
-                raise Conflict(ALREADY_DONE)
-            raise NotFound("任务不存在")
+        row = _task_or_conflict(session, task_id)
         if user_id is not None:
             reason = refusal(_user(session, user_id), row)
             if reason:
@@ -96,8 +107,28 @@ def task_detail(engine, task_id: str, user_id: int | None = None) -> dict:
             "instructions": (task.task_spec.documentation or "") if task else "",
             "data": _visible_data(task.data) if task else {},
             "reviews": reviewed_ids(task.task_spec) if task else [],
+            "item": item_summary(row.item) | {"description": row.item.description, "standard": row.item.standard},
         })
         return view
+
+
+def files_field(schema: dict) -> str:
+    """The form field that holds uploaded evidence (x-widget: files), 'evidence' by default."""
+    for name, prop in (schema.get("properties") or {}).items():
+        if isinstance(prop, dict) and prop.get("x-widget") == "files":
+            return name
+    return "evidence"
+
+
+def _check_evidence_known(session: Session, item_id: int, entries, stored) -> None:
+    """Evidence named in the data must be a file uploaded now or earlier for this item."""
+    if not isinstance(entries, list):
+        return
+    known = {s.sha256 for s in stored} | set(session.execute(
+        select(EvidenceFile.sha256).where(EvidenceFile.item_id == item_id)).scalars())
+    unknown = [e.get("name", "?") for e in entries if isinstance(e, dict) and e.get("sha256") not in known]
+    if unknown:
+        raise InvalidInput("佐证材料无效", {"evidence": f"以下文件不属于本事项：{'、'.join(unknown)}"})
 
 
 def _merge_evidence(kept: list, added: list[dict]) -> list:
@@ -125,11 +156,7 @@ def complete_task(engine, task_id: str, data: dict, user_id: int, password: str 
         engine.evidence.check(upload)
     with engine.db.transaction() as session:
         user = _user(session, user_id)
-        row = session.get(InboxTask, task_id)
-        if row is None:
-            if session.execute(select(TaskRecord.id).where(TaskRecord.task_id == task_id)).first():
-                raise Conflict(ALREADY_DONE)
-            raise NotFound("任务不存在")
+        row = _task_or_conflict(session, task_id)
         reason = refusal(user, row)
         if reason:
             raise Forbidden(reason)
@@ -144,11 +171,13 @@ def complete_task(engine, task_id: str, data: dict, user_id: int, password: str 
         if task is None or task.state != TaskState.READY:
             raise Conflict(ALREADY_DONE)
 
+        schema = spec.forms.get(row.form_key) if row.form_key else {"type": "object"}
+        field = files_field(schema)
         stored = [engine.evidence.store(upload) for upload in files]
         if stored:
-            data = {**data, "evidence": _merge_evidence(data.get("evidence", []), [s.as_data() for s in stored])}
-        schema = spec.forms.get(row.form_key) if row.form_key else {"type": "object"}
+            data = {**data, field: _merge_evidence(data.get(field, []), [s.as_data() for s in stored])}
         validate(schema, data)
+        _check_evidence_known(session, item.id, data.get(field), stored)
 
         signature = None
         if row.signoff:

@@ -1,27 +1,133 @@
-"""The thin Flask UI: turns requests into plain values, calls one engine function, renders."""
+"""The thin Flask UI: each view turns the request into plain values, calls one engine function,
+maps engine errors to 400/403/404/409 and renders or redirects. Transactions live in the engine."""
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, render_template, request, send_from_directory
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
 
-from engine import Engine, Settings
+from engine import Engine, EngineError, Settings
+from engine.config import REPO_ROOT
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+# Front-end packages installed from npm (package.json), served read-only from these folders.
+VENDOR = {
+    "bootstrap": REPO_ROOT / "node_modules" / "bootstrap" / "dist",
+    "bpmn-js": REPO_ROOT / "node_modules" / "bpmn-js" / "dist",
+}
+
+
+def _secret_key(instance: Path) -> str:
+    """RECTIFY_SECRET_KEY, else a key generated once into the instance folder (never in git)."""
+    if os.environ.get("RECTIFY_SECRET_KEY"):
+        return os.environ["RECTIFY_SECRET_KEY"]
+    path = instance / "secret_key"
+    if not path.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_path=os.environ.get("RECTIFY_INSTANCE_PATH") or str(Path.cwd() / "instance"))
-    app.config.from_mapping(SECRET_KEY=os.environ.get("RECTIFY_SECRET_KEY") or os.urandom(32))
+    settings: Settings = (test_config or {}).get("RECTIFY_SETTINGS") or Settings.from_env()
+    app = Flask(__name__, instance_path=str(settings.instance_path))
+    app.config.from_mapping(
+        SECRET_KEY=_secret_key(settings.instance_path),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=os.environ.get("RECTIFY_SECURE_COOKIES") == "1",
+        REMEMBER_COOKIE_SECURE=os.environ.get("RECTIFY_SECURE_COOKIES") == "1",
+        MAX_CONTENT_LENGTH=settings.max_evidence_bytes * 5 + 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+    )
     if test_config:
         app.config.update(test_config)
-    settings = app.config.get("RECTIFY_SETTINGS") or Settings.from_env()
     app.extensions["rectify"] = Engine(settings)
+    app.json.ensure_ascii = False
 
-    from . import home
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
 
-    app.register_blueprint(home.bp)
+    from . import auth, inbox, items, tasks
+
+    for module in (auth, inbox, tasks, items):
+        app.register_blueprint(module.bp)
+
+    @app.get("/vendor/<package>/<path:filename>")
+    def vendor(package, filename):
+        if package not in VENDOR:
+            return ("", 404)
+        return send_from_directory(VENDOR[package], filename, max_age=86400)
+
+    @app.template_filter("localtime")
+    def localtime(iso: str | None) -> str:
+        if not iso:
+            return ""
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        return datetime.fromisoformat(iso).astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")
+
+    app.add_template_filter(lambda a, b: list(zip(a, b)), "zip")
+
+    @app.context_processor
+    def upload_rules():
+        return {"accept": ",".join(f".{e}" for e in sorted(settings.evidence_extensions)),
+                "max_mb": settings.max_evidence_bytes // (1024 * 1024)}
+
+    @app.context_processor
+    def navigation():
+        if not current_user.is_authenticated:
+            return {}
+        from engine.tasks import inbox_count
+
+        return {"inbox_count": inbox_count(app.extensions["rectify"], current_user.id)}
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        # bpmn-js injects inline styles into the diagram; scripts only ever come from this site.
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        return response
+
+    @app.errorhandler(EngineError)
+    def engine_error(error: EngineError):
+        return render_template("error.html", message=error.message, status=error.status), error.status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("error.html", message="页面已过期或请求来源不明（CSRF 校验失败），请刷新页面后重试", status=400), 400
+
+    @app.errorhandler(413)
+    def too_large(error):
+        return render_template("error.html", message="上传的文件过大", status=413), 413
+
+    @app.errorhandler(404)
+    def not_found(error):
+        return render_template("error.html", message="页面不存在", status=404), 404
+
     return app
 
 
-def engine_of(app: Flask) -> Engine:
-    return app.extensions["rectify"]
+def engine() -> Engine:
+    from flask import current_app
+
+    return current_app.extensions["rectify"]
+
+
+def client_address() -> str:
+    return request.headers.get("X-Real-IP") or request.remote_addr or ""

@@ -52,6 +52,8 @@ def serve(ctx, host, port):
     """启动网页界面。"""
     from web import create_app
 
+    ctx.engine()  # refuses a database that is not initialised or not up to date
+
     app = create_app()
     click.echo(f"整改流程引擎：http://{host}:{port}")
     app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

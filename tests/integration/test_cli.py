@@ -75,7 +75,7 @@ def test_demo_item_driven_to_closed_through_the_cli(cli, tmp_path):
     assert cli.json("audit", "verify")["ok"] is True
 
 
-def test_submitter_cannot_sign_their_own_review(cli):
+def test_submitter_cannot_sign_their_own_review(cli, tmp_path):
     cli("init-db")
     cli("rounds", "add", "第一轮", "--group", "市委第一巡察组", "--body", "某局", "--feedback-date", "2026-10-01")
     cli("users", "add", "钱进", "--unit", "档案室", "--role", "责任人", "--role", "责任单位负责人", "--password", "qianjin-2026")
@@ -84,8 +84,12 @@ def test_submitter_cannot_sign_their_own_review(cli):
     item = cli.json("items", "add", "--round", "第一轮", "--number", "1", "--title", "档案缺失", "--category", "立行立改",
                     "--unit", "档案室", "--person", "钱进", "--leader", "孙丽", "--deadline", deadline)
     tid = task_of(cli, "钱进", item["id"])
-    fix = '{"measures": "补齐", "result": "已补齐", "completed_on": "2026-11-20", "evidence": [{"sha256": "' + "a" * 64 + '", "name": "x.pdf", "size": 1}]}'
-    cli("tasks", "complete", tid, "--as", "钱进", "--data", fix)
+    forged = '{"measures": "补齐", "result": "已补齐", "completed_on": "2026-11-20", "evidence": [{"sha256": "' + "a" * 64 + '", "name": "x.pdf", "size": 1}]}'
+    refused = cli("tasks", "complete", tid, "--as", "钱进", "--data", forged, ok=False)
+    assert refused.exit_code == 1 and "不属于本事项" in refused.output  # evidence must be real files
+    (tmp_path / "x.pdf").write_bytes(b"%PDF-1.4 x")
+    fix = '{"measures": "补齐", "result": "已补齐", "completed_on": "2026-11-20"}'
+    cli("tasks", "complete", tid, "--as", "钱进", "--data", fix, "--file", tmp_path / "x.pdf")
     gate = task_of(cli, "钱进", item["id"])
     refused = cli("tasks", "complete", gate, "--as", "钱进", "--data", '{"decision": "approve"}', "--password", "qianjin-2026", ok=False)
     assert refused.exit_code == 1

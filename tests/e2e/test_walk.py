@@ -1,0 +1,149 @@
+"""Real headless Chromium: an 立行立改 item from login to 已销号 as three people, and the refusals
+people meet. Screenshots of every page land in tests/e2e/screenshots/ (git-ignored)."""
+import re
+
+import pytest
+
+from engine.demo import DEMO_USERS
+from engine.directory import add_user
+from engine.ledger import NewItem, add_item, add_round
+from engine.models import IMMEDIATE
+
+from helpers import DEADLINE, FEEDBACK, PASSWORD
+
+NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
+
+
+@pytest.fixture
+def world(live_server, tmp_path):
+    url, engine = live_server
+    for name, unit, roles in DEMO_USERS:
+        add_user(engine, name, unit, roles, PASSWORD)
+    add_round(engine, "2026年第三轮巡察", "市委第三巡察组", "市政工程管理处", FEEDBACK)
+    item = add_item(engine, "2026年第三轮巡察", NewItem(
+        number="1", title="违规发放津贴补贴", category=IMMEDIATE, unit="财务科", person="张伟", leader="陈刚",
+        deadline=DEADLINE, aspect="（一）贯彻落实上级决策部署不到位", description="2025年违规发放交通补贴。"))["id"]
+    receipt = tmp_path / "银行回单.pdf"
+    receipt.write_bytes(b"%PDF-1.4 bank receipt")
+    return url, engine, item, tmp_path
+
+
+def login(page, url, name):
+    page.goto(url + "/login")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/inbox$"))
+
+
+def logout(page):
+    page.click("text=退出")
+    page.wait_for_url(re.compile(r".*/login$"))
+
+
+def open_first_task(page):
+    page.click("#inbox tbody tr:first-child a.btn")
+    page.wait_for_load_state()
+
+
+def fill_fix(page, receipt, result):
+    page.fill("#f-measures", "追回违规发放的交通补贴并完善审批")
+    page.fill("#f-result", result)
+    page.fill("#f-completed_on", "2026-11-20")
+    if receipt:
+        page.set_input_files("#f-evidence", str(receipt))
+
+
+def sign(page, decision, opinion):
+    page.check(f"#decision-{decision}")
+    page.fill("#opinion", opinion)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('签字')")
+    page.wait_for_url(re.compile(r".*/inbox$"))
+
+
+def test_immediate_item_from_login_to_closed_by_three_people(world, page, screenshots):
+    url, engine, item, folder = world
+    login(page, url, "张伟")
+    assert page.inner_text("#inbox-count") == "1"
+    assert "落实整改" in page.inner_text("#inbox")
+    page.screenshot(path=str(screenshots / "inbox.png"))
+    assert page.evaluate(NO_OVERFLOW)
+    open_first_task(page)
+    assert "请立即落实整改" in page.inner_text(".instructions")
+    page.screenshot(path=str(screenshots / "task.png"), full_page=True)
+    fill_fix(page, folder / "银行回单.pdf", "已全部追回")
+    page.click("button:has-text('提交')")
+    page.wait_for_url(re.compile(r".*/inbox$"))
+    assert "已办理：落实整改" in page.inner_text(".alert-success")
+    assert page.inner_text("#inbox-count") == "0"
+    logout(page)
+
+    login(page, url, "李娜")
+    assert "审核" in page.inner_text("#inbox") and "去签字" in page.inner_text("#inbox")
+    open_first_task(page)
+    assert "签字即表示您对此负责" in page.inner_text("#consequence")
+    assert "银行回单.pdf" in page.inner_text(".reviewed-work") and "SHA-256" in page.inner_text(".reviewed-work")
+    page.screenshot(path=str(screenshots / "signoff.png"), full_page=True)
+    assert page.evaluate(NO_OVERFLOW)
+    sign(page, "reject", "回单不清晰，请补充盖章版本")
+    logout(page)
+
+    login(page, url, "张伟")
+    open_first_task(page)
+    assert "回单不清晰，请补充盖章版本" in page.inner_text("#returned")
+    assert page.input_value("#f-result") == "已全部追回"  # the returned task comes back filled in
+    page.fill("#f-result", "已全部追回，补充盖章回单")
+    page.click("button:has-text('提交')")
+    page.wait_for_url(re.compile(r".*/inbox$"))
+    logout(page)
+
+    login(page, url, "李娜")
+    open_first_task(page)
+    assert "回单不清晰" in page.inner_text(".signatures")
+    sign(page, "approve", "同意")
+    logout(page)
+
+    login(page, url, "陈刚")
+    open_first_task(page)
+    sign(page, "approve", "同意销号")
+    assert "该问题已销号" in page.inner_text(".alert-success")
+    page.goto(f"{url}/items/{item}")
+    page.wait_for_selector("#diagram[data-ready=true]")
+    assert page.inner_text("#item-status") == "已销号"
+    signatures = page.inner_text("#signatures")
+    for text in ("李娜", "陈刚", "退回", "同意销号"):
+        assert text in signatures
+    assert page.locator("#diagram .djs-element.done").count() >= 3
+    page.screenshot(path=str(screenshots / "item.png"), full_page=True)
+    assert page.evaluate(NO_OVERFLOW)
+
+
+def test_sign_off_refused_for_own_work(world, page):
+    url, engine, _item, folder = world
+    add_user(engine, "钱进", "档案室", ["责任人", "责任单位负责人"], PASSWORD)
+    add_item(engine, "2026年第三轮巡察", NewItem(number="2", title="档案资料缺失", category=IMMEDIATE, unit="档案室",
+                                               person="钱进", leader="陈刚", deadline=DEADLINE))
+    login(page, url, "钱进")
+    open_first_task(page)
+    fill_fix(page, folder / "银行回单.pdf", "已补齐")
+    page.click("button:has-text('提交')")
+    page.wait_for_url(re.compile(r".*/inbox$"))
+    open_first_task(page)
+    assert "不能自己审签" in page.inner_text("#own-work")
+    page.check("#decision-approve")
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('签字')")
+    assert "不能自己审签" in page.inner_text("#error-message")
+
+
+def test_forbidden_file_type_is_refused_with_a_message(world, page):
+    url, _engine, _item, folder = world
+    bad = folder / "脚本.exe"
+    bad.write_bytes(b"MZ not a document")
+    login(page, url, "张伟")
+    open_first_task(page)
+    fill_fix(page, bad, "已追回")
+    page.click("button:has-text('提交')")
+    assert "类型不允许" in page.inner_text(".field[data-field=evidence]")
+    assert page.input_value("#f-result") == "已追回"

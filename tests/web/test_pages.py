@@ -1,0 +1,158 @@
+"""The web UI through Flask's test client: access control, CSRF, forms, sign-off, conflicts."""
+import io
+import re
+
+import pytest
+
+from engine.ledger import item_detail
+from engine.models import IMMEDIATE
+
+from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, task_id
+from conftest import Auth, csrf_token
+
+
+@pytest.fixture
+def item(engine):
+    new_round(engine)
+    return new_item(engine, IMMEDIATE)
+
+
+@pytest.fixture
+def other_unit_item(engine, item):
+    return new_item(engine, IMMEDIATE, number="9", unit="工程管理科", person="王强")
+
+
+@pytest.mark.parametrize("url", ["/inbox", "/items", "/items/1", "/items/1/diagram", "/items/1/evidence/" + "a" * 64,
+                                 "/tasks/00000000-0000-0000-0000-000000000000", "/password"])
+def test_anonymous_users_are_sent_to_login(client, item, url):
+    response = client.get(url)
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_login_logout_and_limited_failures(client, auth):
+    bad = auth.login("张伟", "wrong-password")
+    assert bad.status_code == 403 and "姓名或密码错误" in bad.get_data(as_text=True)
+    assert auth.login("张伟").status_code == 302
+    assert "我的待办" in client.get("/inbox").get_data(as_text=True)
+    auth.logout()
+    assert client.get("/inbox").status_code == 302
+    for _ in range(5):
+        auth.login("李娜", "wrong-password")
+    locked = auth.login("李娜")  # right password, but too many failures just now
+    assert locked.status_code == 403 and "失败次数过多" in locked.get_data(as_text=True)
+
+
+def test_post_without_csrf_token_is_refused(client, auth, item, engine):
+    auth.login("张伟")
+    tid = task_id(engine, item, "fix_task")
+    response = client.post(f"/tasks/{tid}", data=FIX)
+    assert response.status_code == 400 and "CSRF" in response.get_data(as_text=True)
+    assert task_id(engine, item, "fix_task") == tid
+
+
+def test_inbox_lists_own_tasks_with_light_and_count(client, auth, item):
+    auth.login("张伟")
+    html = client.get("/inbox").get_data(as_text=True)
+    assert "落实整改" in html and "测试问题1" in html and "去办理" in html
+    assert re.search(r'id="inbox-count">1<', html)
+
+
+def test_other_units_item_task_and_evidence_are_403(client, auth, engine, other_unit_item):
+    do(engine, other_unit_item, "fix_task", "王强", FIX, files=evidence("工程.pdf", b"%PDF eng"))
+    auth.login("张伟")
+    assert client.get(f"/items/{other_unit_item}").status_code == 403
+    assert client.get(f"/items/{other_unit_item}/diagram").status_code == 403
+    sha = item_detail(engine, other_unit_item)["evidence"][0]["sha256"]
+    assert client.get(f"/items/{other_unit_item}/evidence/{sha}").status_code == 403
+    gate = task_id(engine, other_unit_item, "unit_head_review")
+    page = client.get(f"/tasks/{gate}")
+    assert page.status_code == 403 and "赵敏" in page.get_data(as_text=True)
+    posted = client.post(f"/tasks/{gate}", data={"decision": "approve", "password": PASSWORD,
+                                                  "csrf_token": csrf_token(client, "/inbox")})
+    assert posted.status_code == 403
+    listing = client.get("/items").get_data(as_text=True)
+    assert "测试问题1" in listing and "测试问题9" not in listing
+    # A leader sees every unit's items.
+    Auth(client).logout()
+    Auth(client).login("陈刚")
+    assert client.get(f"/items/{other_unit_item}").status_code == 200
+
+
+def test_form_violating_its_schema_shows_field_messages_and_changes_nothing(client, auth, engine, item):
+    auth.login("张伟")
+    tid = task_id(engine, item, "fix_task")
+    response = client.post(f"/tasks/{tid}", data={"measures": "已追回", "completed_on": "2026-02-30",
+                                                  "csrf_token": csrf_token(client, f"/tasks/{tid}")})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "「整改结果」为必填项" in html and "「完成日期」不是有效日期" in html and "「佐证材料」至少需要 1 项" in html
+    assert "已追回" in html  # what the user typed is kept
+    assert task_id(engine, item, "fix_task") == tid
+
+
+def test_task_submission_with_evidence_then_sign_off_page(client, auth, engine, item):
+    auth.login("张伟")
+    tid = task_id(engine, item, "fix_task")
+    data = dict(FIX, csrf_token=csrf_token(client, f"/tasks/{tid}"))
+    data["evidence"] = (io.BytesIO(b"%PDF-1.4 receipt"), "银行回单.pdf")
+    response = client.post(f"/tasks/{tid}", data=data, content_type="multipart/form-data")
+    assert response.status_code == 302
+    assert "已办理：落实整改" in client.get("/inbox").get_data(as_text=True)
+    Auth(client).logout()
+
+    Auth(client).login("李娜")
+    gate = task_id(engine, item, "unit_head_review")
+    page = client.get(f"/tasks/{gate}").get_data(as_text=True)
+    assert "签字即表示您对此负责" in page and "银行回单.pdf" in page and "SHA-256" in page
+    assert "已追回违规发放的津贴" in page
+    missing = client.post(f"/tasks/{gate}", data={"decision": "reject", "password": PASSWORD,
+                                                   "csrf_token": csrf_token(client, f"/tasks/{gate}")})
+    assert missing.status_code == 400 and "意见" in missing.get_data(as_text=True)
+    wrong = client.post(f"/tasks/{gate}", data={"decision": "approve", "password": "nope",
+                                                 "csrf_token": csrf_token(client, f"/tasks/{gate}")})
+    assert wrong.status_code == 403 and "密码不正确" in wrong.get_data(as_text=True)
+    ok = client.post(f"/tasks/{gate}", data={"decision": "reject", "opinion": "回单不清晰", "password": PASSWORD,
+                                              "csrf_token": csrf_token(client, f"/tasks/{gate}")})
+    assert ok.status_code == 302
+    item_page = client.get(f"/items/{item}").get_data(as_text=True)
+    assert "回单不清晰" in item_page and "退回" in item_page
+
+
+def test_two_browsers_completing_one_task_one_sees_it_was_done(app, engine, item):
+    first, second = app.test_client(), app.test_client()
+    Auth(first).login("张伟")
+    Auth(second).login("张伟")
+    tid = task_id(engine, item, "fix_task")
+    forms = []
+    for client in (first, second):
+        data = dict(FIX, csrf_token=csrf_token(client, f"/tasks/{tid}"))
+        data["evidence"] = (io.BytesIO(b"%PDF-1.4 x"), "x.pdf")
+        forms.append(data)
+    assert first.post(f"/tasks/{tid}", data=forms[0], content_type="multipart/form-data").status_code == 302
+    late = second.post(f"/tasks/{tid}", data=forms[1], content_type="multipart/form-data")
+    assert late.status_code == 409 and "该任务已由他人处理" in late.get_data(as_text=True)
+
+
+def test_pages_carry_security_headers(client):
+    headers = client.get("/login").headers
+    assert headers["X-Frame-Options"] == "DENY" and "default-src 'self'" in headers["Content-Security-Policy"]
+    assert "HttpOnly" in client.get("/login").headers.get("Set-Cookie", "HttpOnly")
+
+
+def test_change_password(client, auth):
+    auth.login("张伟")
+    token = csrf_token(client, "/password")
+    mismatch = client.post("/password", data={"old": PASSWORD, "new": "new-pass-123", "repeat": "other-123", "csrf_token": token})
+    assert mismatch.status_code == 400 and "不一致" in mismatch.get_data(as_text=True)
+    ok = client.post("/password", data={"old": PASSWORD, "new": "new-pass-123", "repeat": "new-pass-123", "csrf_token": token})
+    assert ok.status_code == 302
+    auth.logout()
+    assert auth.login("张伟", "new-pass-123").status_code == 302
+
+
+def test_diagram_marks_finished_and_current_steps(client, auth, engine, item):
+    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
+    auth.login("张伟")
+    data = client.get(f"/items/{item}/diagram").get_json()
+    assert "<bpmn:definitions" in data["xml"]
+    assert "fix_task" in data["done"] and data["current"] == ["unit_head_review"]

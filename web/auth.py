@@ -1,0 +1,76 @@
+"""Login (with limited failed attempts), logout, password change."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import UserMixin, current_user, login_required, login_user, logout_user
+
+from engine.errors import Forbidden, InvalidInput
+from engine.logins import change_password, load_user, login
+
+from . import client_address, engine, login_manager
+
+bp = Blueprint("auth", __name__)
+
+
+class SessionUser(UserMixin):
+    def __init__(self, data: dict):
+        self.id = data["id"]
+        self.name = data["name"]
+        self.unit = data["unit"]
+        self.unit_id = data.get("unit_id")
+        self.roles = data["roles"]
+
+
+@login_manager.user_loader
+def _load(user_id: str):
+    data = load_user(engine(), int(user_id))
+    return SessionUser(data) if data else None
+
+
+def _safe_next(target: str | None) -> str:
+    parts = urlsplit(target or "")
+    if target and not parts.scheme and not parts.netloc and target.startswith("/"):
+        return target
+    return url_for("inbox.index")
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("inbox.index") if current_user.is_authenticated else url_for("auth.login"))
+
+
+@bp.route("/login", methods=["GET", "POST"], endpoint="login")
+def login_page():
+    if request.method == "GET":
+        return render_template("auth/login.html", form={}, errors={})
+    form = {k: request.form.get(k, "") for k in ("name", "unit")}
+    try:
+        user = login(engine(), form["name"], request.form.get("password", ""), form["unit"], client_address())
+    except (Forbidden, InvalidInput) as exc:
+        errors = getattr(exc, "field_errors", {})
+        return render_template("auth/login.html", form=form, errors=errors, message=exc.message), 400 if errors else 403
+    login_user(SessionUser(user))
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("您已退出登录", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    if request.method == "GET":
+        return render_template("auth/password.html", errors={})
+    try:
+        change_password(engine(), current_user.id, request.form.get("old", ""), request.form.get("new", ""),
+                        request.form.get("repeat", ""))
+    except InvalidInput as exc:
+        return render_template("auth/password.html", errors=exc.field_errors, message=exc.message), 400
+    flash("密码已修改", "success")
+    return redirect(url_for("inbox.index"))

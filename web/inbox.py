@@ -1,0 +1,31 @@
+"""我的待办: the signed-in user's open tasks, most urgent first, with filters and paging."""
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_login import current_user, login_required
+
+from engine.access import filter_choices
+from engine.lights import LIGHT_TEXT, LIGHTS
+from engine.models import CATEGORIES
+from engine.tasks import InboxFilter, inbox
+
+from . import engine
+
+bp = Blueprint("inbox", __name__)
+
+
+def _int(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+@bp.get("/inbox")
+@login_required
+def index():
+    filters = InboxFilter(round_id=_int("round"), category=request.args.get("category") or None,
+                          light=request.args.get("light") or None, page=_int("page") or 1, per_page=20)
+    result = inbox(engine(), current_user.id, filters)
+    pages = max(1, -(-result["total"] // filters.per_page))
+    return render_template("inbox/index.html", result=result, filters=filters, pages=pages,
+                           choices=filter_choices(engine(), current_user.id), categories=CATEGORIES,
+                           lights=LIGHTS, light_text=LIGHT_TEXT)
