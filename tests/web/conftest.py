@@ -1,12 +1,11 @@
 """flaskr-style fixtures: an app on a fresh database, a client, and an `auth` helper that logs in
 through the real form (CSRF token included)."""
-import re
-
 import pytest
 
 from web import create_app
 
-from helpers import PASSWORD, people
+from helpers import people
+from web_session import Auth
 
 
 @pytest.fixture
@@ -24,25 +23,6 @@ def engine(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def csrf_token(client, url: str) -> str:
-    page = client.get(url)
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
-    assert match, f"no CSRF token on {url} ({page.status_code})"
-    return match.group(1)
-
-
-class Auth:
-    def __init__(self, client):
-        self.client = client
-
-    def login(self, name, password=PASSWORD):
-        return self.client.post("/login", data={"name": name, "password": password,
-                                                "csrf_token": csrf_token(self.client, "/login")})
-
-    def logout(self):
-        return self.client.post("/logout", data={"csrf_token": csrf_token(self.client, "/inbox")})
 
 
 @pytest.fixture

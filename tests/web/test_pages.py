@@ -8,7 +8,7 @@ from engine.ledger import item_detail
 from engine.models import IMMEDIATE
 
 from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, task_id
-from conftest import Auth, csrf_token
+from web_session import Auth, csrf_token
 
 
 @pytest.fixture
