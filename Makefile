@@ -9,11 +9,19 @@ PORT ?= 5000
 
 .PHONY: run test test-fast bench sysdeps browser clean-db
 
+NODE_STAMP := node_modules/.installed
+
 $(STAMP): pyproject.toml
 	@command -v python3 >/dev/null || { echo "需要 python3"; exit 1; }
 	python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
+
+# Front-end packages from npm (Bootstrap, bpmn-js), exactly as package-lock.json pins them.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 # Debian packages: a CJK font for rendered pages and PDFs.
@@ -24,15 +32,15 @@ sysdeps:
 browser: sysdeps
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-run: $(STAMP) sysdeps
+run: $(STAMP) $(NODE_STAMP) sysdeps
 	$(BIN)/rectify demo
 	$(BIN)/rectify serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) browser
+test: $(STAMP) $(NODE_STAMP) browser
 	$(BIN)/pytest -q
 
 # Without the browser tests, for a quick loop while editing.
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest -q --ignore=tests/e2e
 
 clean-db:

@@ -46,14 +46,26 @@ def _demo_text(result) -> str:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
 @click.option("--port", default=5000, show_default=True, type=int, help="端口")
+@click.option("--workers", default=2, show_default=True, type=int, help="工作进程数（gunicorn）")
+@click.option("--threads", default=4, show_default=True, type=int, help="每个进程的线程数")
 @click.pass_obj
 @handled
-def serve(ctx, host, port):
-    """启动网页界面。"""
+def serve(ctx, host, port, workers, threads):
+    """启动网页界面（gunicorn）。定时任务请另行用 cron 等定期运行 rectify tick。"""
+    from gunicorn.app.base import BaseApplication
+
     from web import create_app
 
     ctx.engine()  # refuses a database that is not initialised or not up to date
 
-    app = create_app()
+    class Server(BaseApplication):
+        def load_config(self):
+            for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                               "accesslog": "-", "timeout": 60}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return create_app()
+
     click.echo(f"整改流程引擎：http://{host}:{port}")
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    Server().run()
