@@ -8,7 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from .errors import Forbidden, NotFound
-from .ledger import get_item, item_detail, item_summary
+from .ledger import ITEM_FACTS, get_item, item_detail, item_summary
 from .models import Aspect, EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord, User
 
 NOT_YOURS = "该事项属于其他单位，您无权查看"
@@ -71,7 +71,7 @@ class ItemFilter:
 def items_for(engine, user_id: int, filters: ItemFilter) -> list[dict]:
     with engine.db.reading() as session:
         user = viewer(session, user_id)
-        query = select(Item).order_by(Item.round_id, Item.aspect_id, Item.id)
+        query = select(Item).options(*ITEM_FACTS).order_by(Item.round_id, Item.aspect_id, Item.id)
         if not user.sees_all_units:
             query = query.where(Item.unit_id == user.unit_id)
         for column, value in ((Item.round_id, filters.round_id), (Item.aspect_id, filters.aspect_id),

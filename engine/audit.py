@@ -24,22 +24,22 @@ def append(session: Session, action: str, object_type: str, object_id: Any, acto
     """Append one row. Call it last in a transaction: it takes the chain's head lock until commit."""
     # The UPDATE comes first so that concurrent appenders queue on the head row (PostgreSQL row lock,
     # SQLite write lock) instead of both reading the same head and forking the chain.
-    bumped = session.execute(update(AuditHead).where(AuditHead.id == 1).values(count=AuditHead.count + 1))
-    if bumped.rowcount == 0:
-        head = AuditHead(id=1, last_hash=GENESIS, count=1)
-        session.add(head)
-    else:
-        head = session.execute(
-            select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
-        ).scalar_one()
+    head = session.execute(
+        update(AuditHead).where(AuditHead.id == 1).values(count=AuditHead.count + 1)
+        .returning(AuditHead.count, AuditHead.last_hash)
+    ).one_or_none()
+    if head is None:  # a database made without the migrations' seed row
+        session.add(AuditHead(id=1, last_hash=GENESIS, count=1))
+        session.flush()
+        head = (1, GENESIS)
+    count, last_hash = head
     entry = AuditEntry(
-        id=head.count, at=CLOCK.now(), actor=actor, action=action, object_type=object_type,
-        object_id=str(object_id), details=details, prev_hash=head.last_hash, hash="",
+        id=count, at=CLOCK.now(), actor=actor, action=action, object_type=object_type,
+        object_id=str(object_id), details=details, prev_hash=last_hash, hash="",
     )
-    entry.hash = _entry_hash(head.last_hash, entry)
-    head.last_hash = entry.hash
+    entry.hash = _entry_hash(last_hash, entry)
     session.add(entry)
-    session.flush()
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=entry.hash))
     return entry
 
 
@@ -66,3 +66,11 @@ def verify_chain(session: Session) -> ChainReport:
     if head is not None and (head.count != count or head.last_hash != prev):
         return ChainReport(False, count, count + 1, "审计日志末尾的行被删除或链头不符")
     return ChainReport(True, count)
+
+
+def chain_status(engine) -> dict:
+    """The audit chain's state as plain values (`rectify audit verify`, the admin page)."""
+    with engine.db.reading() as session:
+        report = verify_chain(session)
+    return {"id": "audit", "ok": report.ok, "rows": report.rows, "first_broken_id": report.first_broken_id,
+            "reason": report.reason}

@@ -9,6 +9,7 @@ from .clock import CLOCK, Clock
 from .config import Settings
 from .db import Database
 from .evidence import EvidenceStore
+from .filestore import ContentStore
 from .lights import LightRules
 
 
@@ -21,6 +22,8 @@ class Engine:
         self.evidence = EvidenceStore(
             settings.instance_path / "evidence", settings.max_evidence_bytes, settings.evidence_extensions,
         )
+        # Signed documents (销号单), by SHA-256 like evidence; the signing key is under instance/signing.
+        self.documents = ContentStore(settings.instance_path / "documents")
         # Functions BPMN scripts may call; deploying BPMN is a trusted act (scripts run unsandboxed).
         self.processes = ProcessRuntime({"escalation_time": self.escalation_time})
 

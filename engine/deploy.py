@@ -71,6 +71,7 @@ def current_version(session: Session, process_id: str) -> ProcessVersion:
 
 
 def loaded(engine, version: ProcessVersion) -> LoadedVersion:
+    """The parsed spec of a deployed version (parsed once per process)."""
     return engine.processes.version(
         version.id, lambda: (version.bpmn_xml, version.file_name, version.process_id, version.forms),
     )

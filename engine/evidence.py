@@ -1,14 +1,12 @@
-"""佐证材料 storage: files on disk named by their SHA-256, so identical files are stored once and
-any change to a stored file is detectable."""
+"""佐证材料 storage: the upload rules (type, size), the files themselves in a content-addressed store."""
 from __future__ import annotations
 
-import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InvalidInput
+from .filestore import ContentStore
 
 
 @dataclass(frozen=True)
@@ -31,12 +29,12 @@ class StoredFile:
 
 class EvidenceStore:
     def __init__(self, root: Path, max_bytes: int, extensions: frozenset[str]):
-        self.root = root
+        self.files = ContentStore(root)
         self.max_bytes = max_bytes
         self.extensions = extensions
 
     def path_of(self, sha256: str) -> Path:
-        return self.root / sha256[:2] / sha256
+        return self.files.path_of(sha256)
 
     def check(self, upload: Upload) -> None:
         name = upload.name.strip()
@@ -53,17 +51,8 @@ class EvidenceStore:
     def store(self, upload: Upload) -> StoredFile:
         """Write the file (atomically, once per content) and return what identifies it."""
         self.check(upload)
-        digest = hashlib.sha256(upload.content).hexdigest()
-        target = self.path_of(digest)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(upload.content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, target)
+        digest = self.files.put(upload.content)
         return StoredFile(digest, os.path.basename(upload.name.strip()), len(upload.content))
 
     def read(self, sha256: str) -> bytes:
-        return self.path_of(sha256).read_bytes()
+        return self.files.read(sha256)

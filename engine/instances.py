@@ -10,7 +10,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -60,6 +60,7 @@ class RunContext:
     actor_id: int | None = None
     completed_task_id: str | None = None
     engine_steps: list = field(default_factory=list)
+    closed: bool = False  # this action closed (销号) the item
 
 
 def start_instance(engine, session: Session, item: Item) -> ProcessInstance:
@@ -76,8 +77,13 @@ def start_instance(engine, session: Session, item: Item) -> ProcessInstance:
 
 
 def load_workflow(engine, instance: ProcessInstance):
-    spec = loaded(engine, instance.version)
+    # The version row (BPMN XML) is only read when this process has not parsed that version yet.
+    spec = engine.processes.version(instance.version_id, lambda: _version_fields(instance.version))
     return engine.processes.loads(instance.state, spec), spec
+
+
+def _version_fields(version):
+    return version.bpmn_xml, version.file_name, version.process_id, version.forms
 
 
 def human_tasks(workflow, state=TaskState.READY):
@@ -118,6 +124,10 @@ def advance(engine, session: Session, instance: ProcessInstance, workflow, spec:
         session.flush()
     except StaleDataError:
         raise Conflict("该事项已被他人同时处理，您的操作未生效，请刷新后重试") from None
+    if ctx.closed:  # its closure record (销号单), in this same transaction; see engine/documents.py
+        from .documents import record_on_close
+
+        record_on_close(engine, session, item, ctx.actor_id)
 
 
 def _kind(task_spec) -> str:
@@ -131,13 +141,15 @@ def _kind(task_spec) -> str:
 
 
 def _record_engine_steps(session, instance, item, ctx: RunContext, now: datetime) -> None:
-    for task in ctx.engine_steps:
-        if not getattr(task.task_spec, "bpmn_id", None) or isinstance(task.task_spec, LoopTask):
-            continue  # SpiffWorkflow's own helper tasks are not steps a user would recognise
-        session.add(TaskRecord(
-            task_id=str(task.id), instance_id=instance.id, item_id=item.id, bpmn_id=step_id(task.task_spec),
-            name=step_name(task.task_spec), kind=_kind(task.task_spec), completed_at=now, data=None,
-        ))
+    rows = [{
+        "task_id": str(task.id), "instance_id": instance.id, "item_id": item.id, "bpmn_id": step_id(task.task_spec),
+        "name": step_name(task.task_spec), "kind": _kind(task.task_spec), "outcome": "completed",
+        "completed_by": None, "completed_at": now, "data": None,
+    } for task in ctx.engine_steps
+        # SpiffWorkflow's own helper tasks are not steps a user would recognise
+        if getattr(task.task_spec, "bpmn_id", None) and not isinstance(task.task_spec, LoopTask)]
+    if rows:
+        session.execute(insert(TaskRecord), rows)
 
 
 def _apply_item_status(engine, item: Item, ctx: RunContext, now: datetime) -> None:
@@ -148,6 +160,7 @@ def _apply_item_status(engine, item: Item, ctx: RunContext, now: datetime) -> No
             continue
         if status == STATUS_CLOSED:
             item.status, item.closed_at, item.light = STATUS_CLOSED, now, engine.lights.light(item.deadline, STATUS_CLOSED, now)
+            ctx.closed = True
         elif status == STATUS_OPEN:
             deadline = task.data.get("deadline")
             if deadline:
@@ -185,17 +198,19 @@ def _due_date(task, item: Item) -> date:
 
 def _sync_inbox(engine, session, instance, workflow, item, ctx: RunContext, now: datetime) -> None:
     existing = {row.id: row for row in session.execute(
-        select(InboxTask).where(InboxTask.instance_id == instance.id)).scalars()}
+        select(InboxTask.id, InboxTask.bpmn_id, InboxTask.name, InboxTask.signoff)
+        .where(InboxTask.instance_id == instance.id))}
     ready = {str(t.id): t for t in human_tasks(workflow)}
-    for task_id, row in existing.items():
-        if task_id in ready:
-            continue
-        session.delete(row)
-        if task_id != ctx.completed_task_id:  # ended without being done: cancelled by the process
-            session.add(TaskRecord(
-                task_id=task_id, instance_id=instance.id, item_id=item.id, bpmn_id=row.bpmn_id, name=row.name,
-                kind="signoff" if row.signoff else "user", outcome="cancelled", completed_at=now, data=None,
-            ))
+    gone = [task_id for task_id in existing if task_id not in ready]
+    if gone:
+        session.execute(delete(InboxTask).where(InboxTask.id.in_(gone)))
+        cancelled = [{  # ended without being done: cancelled by the process (e.g. closing ends 问责)
+            "task_id": task_id, "instance_id": instance.id, "item_id": item.id, "bpmn_id": existing[task_id].bpmn_id,
+            "name": existing[task_id].name, "kind": "signoff" if existing[task_id].signoff else "user",
+            "outcome": "cancelled", "completed_by": None, "completed_at": now, "data": None,
+        } for task_id in gone if task_id != ctx.completed_task_id]
+        if cancelled:
+            session.execute(insert(TaskRecord), cancelled)
     for task_id, task in ready.items():
         if task_id in existing:
             continue
@@ -222,7 +237,9 @@ def timer_due(task) -> datetime | None:
 
 
 def _sync_timers(session, instance, workflow) -> None:
-    session.execute(delete(Timer).where(Timer.instance_id == instance.id))
+    # No session synchronisation: evaluating the delete against every object in the session made a
+    # long transaction (a 2,000-row import) quadratic.
+    session.execute(delete(Timer).where(Timer.instance_id == instance.id).execution_options(synchronize_session=False))
     for task in workflow.event_manager.tasks.values():
         definition = getattr(task.task_spec, "event_definition", None)
         if not isinstance(definition, TimerEventDefinition) or not task.has_state(TaskState.WAITING):

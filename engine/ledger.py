@@ -4,22 +4,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
 from . import audit
 from .assignment import holder_label
 from .clock import CLOCK
-from .directory import get_or_create_unit
 from .errors import InvalidInput, NotFound
 from .instances import start_instance
+from .ledger_refs import LedgerRefs, Resolved
 from .lights import LIGHT_TEXT
 from .models import (
-    CATEGORIES, LEADER, OFFICER, STATUS_OPEN, Aspect, EvidenceFile, InboxTask, Item, ProcessInstance, RoleGrant,
-    Round, TaskRecord, Unit, User,
+    CATEGORIES, STATUS_OPEN, EvidenceFile, InboxTask, Item, ProcessInstance, Round, Signature, TaskRecord, User,
 )
 from .signoff import signature_view, verify_item_chain
-from .models import Signature
 
 
 def parse_date(value: str, field: str, label: str) -> date:
@@ -29,29 +27,104 @@ def parse_date(value: str, field: str, label: str) -> date:
         raise InvalidInput(f"「{label}」不是有效日期", {field: f"「{label}」应为 YYYY-MM-DD 格式的日期：{value}"}) from None
 
 
+ROUND_FIELDS = {  # round_view key -> (model attribute, label, kind)
+    "name": ("name", "轮次名称", "required"), "group": ("inspection_group", "巡察组", "required"),
+    "body": ("inspected_body", "被巡察单位", "required"), "feedback_date": ("feedback_date", "反馈日期", "required_date"),
+    "inspection_start": ("inspection_start", "巡察开始日期", "date"),
+    "inspection_end": ("inspection_end", "巡察结束日期", "date"),
+    "report_practices": ("report_practices", "整改主要做法", "text"),
+    "report_next_steps": ("report_next_steps", "下一步工作打算", "text"),
+    "report_contact": ("report_contact", "联系方式", "text"), "report_issuer": ("report_issuer", "发布单位", "text"),
+    "report_date": ("report_date", "发布日期", "date"),
+}
+REPORT_TEXT_FIELDS = ("report_practices", "report_next_steps", "report_contact", "report_issuer", "report_date")
+
+
+def _round_value(key: str, value):
+    """A round field's value checked and normalised (dates may be given as YYYY-MM-DD)."""
+    _, label, kind = ROUND_FIELDS[key]
+    if kind in ("date", "required_date"):
+        if value in (None, "") and kind == "date":
+            return None
+        return value if isinstance(value, date) else parse_date(value or "", key, label)
+    value = (value or "").strip() if kind == "required" else (value or "").replace("\r\n", "\n").strip()
+    if kind == "required" and not value:
+        raise InvalidInput(f"「{label}」不能为空", {key: f"「{label}」不能为空"})
+    return value
+
+
+def _check_name_free(session: Session, name: str, round_id: int | None = None) -> None:
+    query = select(Round.id).where(Round.name == name)
+    if round_id is not None:
+        query = query.where(Round.id != round_id)
+    if session.execute(query).first():
+        raise InvalidInput(f"轮次「{name}」已存在", {"name": "已存在同名轮次"})
+
+
 def add_round(engine, name: str, group: str, body: str, feedback_date: date, inspection_start: date | None = None,
-              inspection_end: date | None = None, actor: str | None = None) -> dict:
+              inspection_end: date | None = None, actor: str | None = None, **report_text) -> dict:
+    """A new round; `report_text` may give the report fields (report_practices, report_next_steps,
+    report_contact, report_issuer, report_date)."""
     errors = {f: f"「{label}」不能为空" for f, label, v in (("name", "轮次名称", name), ("group", "巡察组", group),
                                                        ("body", "被巡察单位", body)) if not (v or "").strip()}
     if errors:
         raise InvalidInput("巡察轮次信息不完整", errors)
+    unknown = set(report_text) - set(REPORT_TEXT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown round fields: {sorted(unknown)}")
     with engine.db.transaction() as session:
-        if session.execute(select(Round.id).where(Round.name == name.strip())).first():
-            raise InvalidInput(f"轮次「{name}」已存在", {"name": "已存在同名轮次"})
+        _check_name_free(session, name.strip())
         round_ = Round(name=name.strip(), inspection_group=group.strip(), inspected_body=body.strip(),
                        feedback_date=feedback_date, inspection_start=inspection_start,
-                       inspection_end=inspection_end, created_at=CLOCK.now())
+                       inspection_end=inspection_end, created_at=CLOCK.now(),
+                       report_practices="", report_next_steps="", report_contact="", report_issuer="")
+        for key, value in report_text.items():
+            setattr(round_, ROUND_FIELDS[key][0], _round_value(key, value))
         session.add(round_)
         session.flush()
         audit.append(session, "round.add", "round", round_.id, actor, name=round_.name)
         return round_view(round_)
 
 
+def update_round(engine, round_ref: str | int, changes: dict, actor: str | None = None) -> dict:
+    """Edit a round: `changes` maps round_view keys (name, group, body, feedback_date, inspection_start,
+    inspection_end and the report_* fields) to new values; keys left out stay as they are."""
+    unknown = set(changes) - set(ROUND_FIELDS)
+    if unknown:
+        raise InvalidInput(f"无法修改的轮次字段：{'、'.join(sorted(unknown))}", {k: "未知字段" for k in unknown})
+    values = {key: _round_value(key, value) for key, value in changes.items()}
+    with engine.db.transaction() as session:
+        round_ = find_round(session, round_ref)
+        if "name" in values:
+            _check_name_free(session, values["name"], round_.id)
+        changed = [key for key, value in values.items() if getattr(round_, ROUND_FIELDS[key][0]) != value]
+        for key in changed:
+            setattr(round_, ROUND_FIELDS[key][0], values[key])
+        if changed:
+            session.flush()
+            audit.append(session, "round.update", "round", round_.id, actor, name=round_.name, changed=changed)
+        return round_view(round_)
+
+
+def update_round_report_text(engine, round_ref: str | int, actor: str | None = None, **text) -> dict:
+    """整改办 edits the free text of the progress report: report_practices (整改主要做法),
+    report_next_steps (下一步工作打算), report_contact, report_issuer, report_date."""
+    unknown = set(text) - set(REPORT_TEXT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不是报告文字字段：{'、'.join(sorted(unknown))}", {k: "未知字段" for k in unknown})
+    return update_round(engine, round_ref, text, actor)
+
+
 def round_view(round_: Round) -> dict:
+    def iso(day):
+        return day.isoformat() if day else None
+
     return {"id": round_.id, "name": round_.name, "group": round_.inspection_group, "body": round_.inspected_body,
             "feedback_date": round_.feedback_date.isoformat(),
-            "inspection_start": round_.inspection_start.isoformat() if round_.inspection_start else None,
-            "inspection_end": round_.inspection_end.isoformat() if round_.inspection_end else None}
+            "inspection_start": iso(round_.inspection_start), "inspection_end": iso(round_.inspection_end),
+            "report_practices": round_.report_practices or "", "report_next_steps": round_.report_next_steps or "",
+            "report_contact": round_.report_contact or "", "report_issuer": round_.report_issuer or "",
+            "report_date": iso(round_.report_date)}
 
 
 def find_round(session: Session, name_or_id: str | int) -> Round:
@@ -65,9 +138,19 @@ def find_round(session: Session, name_or_id: str | int) -> Round:
     return round_
 
 
+def get_round(engine, round_ref: str | int) -> dict:
+    with engine.db.reading() as session:
+        return round_view(find_round(session, round_ref))
+
+
 def list_rounds(engine) -> list[dict]:
     with engine.db.reading() as session:
         return [round_view(r) for r in session.execute(select(Round).order_by(Round.id)).scalars()]
+
+
+# What showing an item needs, loaded in a handful of queries for a whole list.
+ITEM_FACTS = (selectinload(Item.round), selectinload(Item.aspect), selectinload(Item.unit),
+              selectinload(Item.person), selectinload(Item.leader))
 
 
 @dataclass
@@ -88,28 +171,7 @@ class NewItem:
     publish: bool = True
 
 
-def _person(session: Session, name: str, unit: Unit, role: str, leader_scope: bool = False) -> User:
-    """Find a person by name (a leader anywhere in the body, others within the unit) or create one
-    without a password; make sure they hold `role`."""
-    query = select(User).where(User.name == name)
-    if not leader_scope:
-        query = query.where(User.unit_id == unit.id)
-    users = session.execute(query.order_by(User.id)).unique().scalars().all()
-    if leader_scope and len(users) > 1:
-        users = [u for u in users if role in u.roles] or users
-    user = users[0] if users else None
-    if user is None:
-        user = User(name=name, unit_id=unit.id, active=True, created_at=CLOCK.now())
-        user.unit = unit
-        session.add(user)
-    if role not in user.roles:
-        user.grants.append(RoleGrant(role=role))
-    session.flush()
-    return user
-
-
-def create_item(engine, session: Session, round_: Round, new: NewItem) -> Item:
-    """Create the item and start its path, inside the caller's transaction."""
+def check_new_item(new: NewItem) -> None:
     errors = {}
     for field, label in (("number", "序号"), ("title", "问题"), ("unit", "责任单位"), ("person", "责任人"),
                          ("leader", "分管领导")):
@@ -119,21 +181,24 @@ def create_item(engine, session: Session, round_: Round, new: NewItem) -> Item:
         errors["category"] = f"「整改类别」只能是：{'、'.join(CATEGORIES)}"
     if errors:
         raise InvalidInput("问题信息不完整", errors)
+
+
+def create_item(engine, session: Session, round_: Round, new: NewItem) -> Item:
+    """Create the item (and the unit, people and aspect it names, if new) and start its path, inside
+    the caller's transaction."""
+    check_new_item(new)
     if session.execute(select(Item.id).where(Item.round_id == round_.id, Item.number == new.number.strip())).first():
         raise InvalidInput(f"序号「{new.number}」在本轮次中已存在", {"number": "序号重复"})
-    unit, _ = get_or_create_unit(session, new.unit)
-    person = _person(session, new.person.strip(), unit, OFFICER)
-    leader = _person(session, new.leader.strip(), unit, LEADER, leader_scope=True)
-    aspect = None
-    if new.aspect and new.aspect.strip():
-        aspect = session.execute(
-            select(Aspect).where(Aspect.round_id == round_.id, Aspect.title == new.aspect.strip())
-        ).scalar_one_or_none()
-        if aspect is None:
-            position = session.execute(select(func.count(Aspect.id)).where(Aspect.round_id == round_.id)).scalar_one()
-            aspect = Aspect(round_id=round_.id, position=position + 1, title=new.aspect.strip())
-            session.add(aspect)
-            session.flush()
+    refs = LedgerRefs(session, round_)
+    resolved = refs.resolve(new.unit.strip(), new.person.strip(), new.leader.strip(), (new.aspect or "").strip() or None)
+    refs.materialize()
+    return insert_item(engine, session, round_, new, resolved)
+
+
+def insert_item(engine, session: Session, round_: Round, new: NewItem, refs: Resolved) -> Item:
+    """The item row for `new`, whose unit, people and aspect exist (materialized), and its started path."""
+    unit, person, leader = refs.unit.row, refs.person.row, refs.leader.row
+    aspect = refs.aspect.row if refs.aspect else None
     now = CLOCK.now()
     item = Item(
         round_id=round_.id, aspect_id=aspect.id if aspect else None, number=new.number.strip(), title=new.title.strip(),
@@ -171,7 +236,7 @@ def item_summary(item: Item) -> dict:
 
 def list_items(engine, round_name: str | None = None, viewer_id: int | None = None) -> list[dict]:
     with engine.db.reading() as session:
-        query = select(Item).order_by(Item.round_id, Item.id)
+        query = select(Item).options(*ITEM_FACTS).order_by(Item.round_id, Item.id)
         if round_name:
             query = query.where(Item.round_id == find_round(session, round_name).id)
         if viewer_id is not None:
@@ -195,10 +260,12 @@ def item_detail(engine, item_id: int) -> dict:
     with engine.db.reading() as session:
         item = get_item(session, item_id)
         open_tasks = session.execute(
-            select(InboxTask).where(InboxTask.item_id == item_id).order_by(InboxTask.created_at, InboxTask.id)
+            select(InboxTask).options(selectinload(InboxTask.assignee)).where(InboxTask.item_id == item_id)
+            .order_by(InboxTask.created_at, InboxTask.id)
         ).unique().scalars().all()
         history = session.execute(
-            select(TaskRecord).where(TaskRecord.item_id == item_id).order_by(TaskRecord.id)
+            select(TaskRecord).options(selectinload(TaskRecord.user)).where(TaskRecord.item_id == item_id)
+            .order_by(TaskRecord.id)
         ).unique().scalars().all()
         signatures = session.execute(
             select(Signature).where(Signature.item_id == item_id).order_by(Signature.seq)

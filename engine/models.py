@@ -152,11 +152,11 @@ class Item(Base):
     closed_at: Mapped[Optional[datetime]]
     created_at: Mapped[datetime]
 
-    round: Mapped[Round] = relationship(lazy="joined")
-    aspect: Mapped[Optional[Aspect]] = relationship(lazy="joined")
-    unit: Mapped[Unit] = relationship(lazy="joined")
-    person: Mapped[User] = relationship(foreign_keys=[person_id], lazy="joined")
-    leader: Mapped[User] = relationship(foreign_keys=[leader_id], lazy="joined")
+    round: Mapped[Round] = relationship(lazy="select")
+    aspect: Mapped[Optional[Aspect]] = relationship(lazy="select")
+    unit: Mapped[Unit] = relationship(lazy="select")
+    person: Mapped[User] = relationship(foreign_keys=[person_id], lazy="select")
+    leader: Mapped[User] = relationship(foreign_keys=[leader_id], lazy="select")
 
 
 class ProcessVersion(Base):
@@ -191,7 +191,7 @@ class ProcessInstance(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
-    version: Mapped[ProcessVersion] = relationship(lazy="joined")
+    version: Mapped[ProcessVersion] = relationship(lazy="select")
     __mapper_args__ = {"version_id_col": revision}
 
 
@@ -216,8 +216,8 @@ class InboxTask(Base):
     due_date: Mapped[Optional[date]] = mapped_column(Date)
     created_at: Mapped[datetime]
 
-    item: Mapped[Item] = relationship(lazy="joined")
-    assignee: Mapped[Optional[User]] = relationship(lazy="joined")
+    item: Mapped[Item] = relationship(lazy="select")
+    assignee: Mapped[Optional[User]] = relationship(lazy="select")
 
 
 class TaskRecord(Base):
@@ -236,7 +236,7 @@ class TaskRecord(Base):
     completed_at: Mapped[datetime]
     data: Mapped[Optional[dict]]
 
-    user: Mapped[Optional[User]] = relationship(lazy="joined")
+    user: Mapped[Optional[User]] = relationship(lazy="select")
 
 
 class Timer(Base):

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from .canonical import GENESIS, digest_of
 from .clock import CLOCK
@@ -52,7 +52,7 @@ def reviewed_records(session: Session, task: InboxTask, reviewed: list[str]) -> 
     query = select(TaskRecord).where(
         TaskRecord.item_id == task.item_id, TaskRecord.id > last_decision, TaskRecord.outcome == "completed",
         TaskRecord.completed_by.is_not(None),
-    ).order_by(TaskRecord.id)
+    ).options(selectinload(TaskRecord.user)).order_by(TaskRecord.id)
     query = query.where(TaskRecord.bpmn_id.in_(reviewed)) if reviewed else query.where(TaskRecord.kind == "user")
     return list(session.execute(query).unique().scalars())
 

@@ -6,7 +6,7 @@ from datetime import date
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from . import audit
 from .assignment import holder_label, refusal, visible_to
@@ -67,7 +67,8 @@ def inbox(engine, user_id: int, filters: InboxFilter | None = None) -> dict:
                 query = query.where(Item.light == filters.light)
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = session.execute(
-            query.order_by(InboxTask.due_date.asc(), InboxTask.created_at.desc(), InboxTask.id)
+            query.options(selectinload(InboxTask.assignee), selectinload(InboxTask.item).selectinload(Item.round))
+            .order_by(InboxTask.due_date.asc(), InboxTask.created_at.desc(), InboxTask.id)
             .limit(filters.per_page).offset((max(filters.page, 1) - 1) * filters.per_page)
         ).unique().scalars().all()
         return {"total": total, "page": filters.page, "per_page": filters.per_page,
@@ -124,8 +125,10 @@ def _check_evidence_known(session: Session, item_id: int, entries, stored) -> No
     """Evidence named in the data must be a file uploaded now or earlier for this item."""
     if not isinstance(entries, list):
         return
-    known = {s.sha256 for s in stored} | set(session.execute(
-        select(EvidenceFile.sha256).where(EvidenceFile.item_id == item_id)).scalars())
+    named = {e.get("sha256") for e in entries if isinstance(e, dict)} - {s.sha256 for s in stored}
+    known = {s.sha256 for s in stored} | (set(session.execute(
+        select(EvidenceFile.sha256).where(EvidenceFile.item_id == item_id, EvidenceFile.sha256.in_(named))
+    ).scalars()) if named else set())
     unknown = [e.get("name", "?") for e in entries if isinstance(e, dict) and e.get("sha256") not in known]
     if unknown:
         raise InvalidInput("佐证材料无效", {"evidence": f"以下文件不属于本事项：{'、'.join(unknown)}"})

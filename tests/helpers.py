@@ -57,3 +57,16 @@ def evidence(name="整改佐证.pdf", content=b"%PDF-1.4 evidence"):
 
 
 FIX = {"measures": "已追回违规发放的津贴", "result": "全部追回并上缴", "completed_on": "2026-03-01"}
+
+
+def without_triggers(engine, table, statement):
+    """What a tamperer with database access would do: get past the append-only triggers."""
+    with engine.db.engine.begin() as conn:
+        if engine.db.is_sqlite:
+            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
+            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
+        else:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+        conn.exec_driver_sql(statement)
+        if not engine.db.is_sqlite:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")

@@ -76,4 +76,4 @@ def main(ctx):
     ctx.obj = Context()
 
 
-from . import admin, ledger, people, setup, work  # noqa: E402,F401  (registers the commands)
+from . import admin, documents, ledger, people, reports, setup, spreadsheets, work  # noqa: E402,F401  (registers the commands)

@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 
 from . import emit, fail, handled, main
-from ..audit import verify_chain
+from ..audit import chain_status
 from ..deploy import DEFAULT_FILES, deploy_file
 from ..validation import validate_file
 
@@ -57,13 +57,9 @@ def audit():
 @handled
 def audit_verify(ctx, as_json):
     """校验审计日志的哈希链；链条断裂时指出第一处并以 1 退出。"""
-    engine = ctx.engine()
-    with engine.db.reading() as session:
-        report = verify_chain(session)
-    value = {"id": "audit", "ok": report.ok, "rows": report.rows, "first_broken_id": report.first_broken_id,
-             "reason": report.reason}
+    value = chain_status(ctx.engine())
     emit(value, as_json, lambda v: f"审计日志完整：共 {v['rows']} 行" if v["ok"] else f"审计日志异常：{v['reason']}")
-    if not report.ok:
+    if not value["ok"]:
         if not as_json:
-            fail(report.reason)
+            fail(value["reason"])
         raise SystemExit(1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 
 from . import emit, handled, main
-from .. import schema
-from ..demo import DEMO_PASSWORD, install_demo
+from .. import schema, signing
+from ..demo import DEMO_BODY, DEMO_PASSWORD, install_demo
 from ..deploy import deploy_defaults
 
 
@@ -28,11 +28,14 @@ def init_db(ctx, as_json):
 @click.pass_obj
 @handled
 def demo(ctx, as_json):
-    """建立演示数据：演示单位、用户（打印密码）、一个含三类问题的巡察轮次。已有则不重复建立。"""
+    """建立演示数据：演示单位、用户（打印密码）、一个含三类问题的巡察轮次，以及开发用签名证书（没有时）。已有则不重复建立。"""
     engine = ctx.engine(require_schema=False)
     schema.upgrade(engine)
     deploy_defaults(engine, actor="demo")
     result = install_demo(engine)
+    if not signing.is_configured(engine):  # so that closing an item yields a signed 销号单 at once
+        signing.init_dev_certificate(engine, DEMO_BODY, actor="demo")
+    result["certificate"] = signing.certificate_info(engine).get("subject")
     emit(result, as_json, _demo_text)
 
 
@@ -40,6 +43,7 @@ def _demo_text(result) -> str:
     lines = ["演示数据已存在，未重复建立。" if not result["created"] else f"已建立演示轮次「{result['round']}」及 {len(result['items'])} 个问题。",
              f"演示账号（密码均为 {DEMO_PASSWORD}）："]
     lines += [f"  {u['name']:<6} {u['unit']:<16} {'、'.join(u['roles'])}" for u in result["users"]]
+    lines.append(f"销号单签名证书：{result['certificate']}（rectify signing show 查看）")
     return "\n".join(lines)
 
 

@@ -8,20 +8,7 @@ from engine.audit import verify_chain
 from engine.models import IMMEDIATE, Base
 from engine.signoff import verify_item_chain
 
-from helpers import FIX, do, evidence, new_item, new_round, people, sign
-
-
-def _without_triggers(engine, table, statement):
-    """What a tamperer with database access would do: get past the append-only triggers."""
-    with engine.db.engine.begin() as conn:
-        if engine.db.is_sqlite:
-            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
-            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
-        else:
-            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
-        conn.exec_driver_sql(statement)
-        if not engine.db.is_sqlite:
-            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+from helpers import FIX, do, evidence, new_item, new_round, people, sign, without_triggers
 
 
 @pytest.fixture
@@ -41,14 +28,14 @@ def test_audit_chain_verifies_and_names_the_first_changed_row(engine, closed_ite
     with engine.db.reading() as s:
         report = verify_chain(s)
     assert report.ok and report.rows > 10
-    _without_triggers(engine, "audit_log", "UPDATE audit_log SET actor = '某人' WHERE id = 5")
+    without_triggers(engine, "audit_log", "UPDATE audit_log SET actor = '某人' WHERE id = 5")
     with engine.db.reading() as s:
         report = verify_chain(s)
     assert not report.ok and report.first_broken_id == 5 and "篡改" in report.reason
 
 
 def test_deleting_the_last_audit_rows_is_detected(engine, closed_item):
-    _without_triggers(engine, "audit_log", "DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)")
+    without_triggers(engine, "audit_log", "DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)")
     with engine.db.reading() as s:
         report = verify_chain(s)
     assert not report.ok and "删除" in report.reason
@@ -57,7 +44,7 @@ def test_deleting_the_last_audit_rows_is_detected(engine, closed_item):
 def test_a_changed_signature_breaks_the_item_chain(engine, closed_item):
     with engine.db.reading() as s:
         assert verify_item_chain(s, closed_item).ok
-    _without_triggers(engine, "signatures", "UPDATE signatures SET opinion = '同意' WHERE seq = 1")
+    without_triggers(engine, "signatures", "UPDATE signatures SET opinion = '同意' WHERE seq = 1")
     with engine.db.reading() as s:
         check = verify_item_chain(s, closed_item)
     assert not check.ok and "第 1 个签字" in check.problem

@@ -1,0 +1,87 @@
+"""ledger import/export: the round's problem ledger as an Excel workbook."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import emit, fail, handled, main
+from ..ledger import get_round
+from ..ledger_export import export_ledger
+from ..ledger_import import LedgerRefused, apply_import, preview_import
+
+
+@main.group()
+def ledger():
+    """问题台账（Excel）导入与导出。"""
+
+
+def _plan_text(plan: dict, done: bool) -> str:
+    items = plan["items"]
+    aspects = {i["aspect"] for i in items if i["aspect"]}
+    lines = [f"{'已导入' if done else '将导入'} {len(items)} 个问题（{len(aspects)} 个方面）到轮次「{plan['round']['name']}」"]
+    if plan["new_units"]:
+        lines.append(f"  新建单位 {len(plan['new_units'])} 个：{'、'.join(plan['new_units'])}")
+    if plan["new_people"]:
+        lines.append(f"  新建人员 {len(plan['new_people'])} 名（尚无密码，管理员设置后方可登录）："
+                     + "、".join(f"{p['name']}（{p['unit']}，{'、'.join(p['roles'])}）" for p in plan["new_people"]))
+    if plan["role_grants"]:
+        lines.append("  新增角色：" + "、".join(f"{g['name']}（{g['unit']}）→ {g['role']}" for g in plan["role_grants"]))
+    if not done:
+        lines.append("（试运行，未写入任何数据）")
+    return "\n".join(lines)
+
+
+def _refuse(problems: list[dict], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({"ok": False, "problems": problems}, ensure_ascii=False, indent=2))
+    else:
+        for problem in problems:
+            click.echo(problem["text"], err=True)
+    fail(f"台账有 {len(problems)} 处问题，未导入任何数据")
+
+
+@ledger.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--round", "round_name", required=True, help="轮次名称或编号")
+@click.option("--dry-run", is_flag=True, help="只检查并显示将要新建的内容，不写入")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def ledger_import(ctx, file, round_name, dry_run, as_json):
+    """导入问题台账 FILE.xlsx：全部成功或全部不导入；每个问题启动其整改流程。"""
+    engine, data = ctx.engine(), file.read_bytes()
+    plan = preview_import(engine, round_name, data)
+    if not plan.ok:
+        _refuse([p.as_dict() for p in plan.problems], as_json)
+    if dry_run:
+        emit(plan.as_dict() | {"id": plan.round["id"], "dry_run": True}, as_json, lambda p: _plan_text(p, False))
+        return
+    try:
+        if as_json or not sys.stderr.isatty():
+            result = apply_import(engine, round_name, data, actor="cli")
+        else:  # a progress bar on the terminal only, never in output meant for scripts
+            with click.progressbar(length=len(plan.items), label="导入", file=sys.stderr) as bar:
+                result = apply_import(engine, round_name, data, actor="cli", progress=lambda done, total: bar.update(1))
+    except LedgerRefused as exc:  # the database changed between the check and the import
+        _refuse([p.as_dict() for p in exc.problems], as_json)
+    emit(result | {"id": result["round"]["id"], "dry_run": False}, as_json, lambda r: _plan_text(r, True))
+
+
+@ledger.command("export")
+@click.option("--round", "round_name", required=True, help="轮次名称或编号")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def ledger_export(ctx, round_name, file, as_json):
+    """导出轮次的问题台账到 FILE.xlsx（含状态、灯色、当前环节、销号日期、最后签字人）。"""
+    engine = ctx.engine()
+    round_ = get_round(engine, round_name)
+    data = export_ledger(engine, round_["id"])
+    file.write_bytes(data)
+    emit({"id": round_["id"], "round": round_["name"], "file": str(file), "bytes": len(data)}, as_json,
+         lambda r: f"已导出轮次「{r['round']}」的台账到 {r['file']}")
+

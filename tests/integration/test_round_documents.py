@@ -1,0 +1,165 @@
+"""What a round gives back, on SQLite and PostgreSQL: the ledger export (and its round trip), the
+dashboard figures, and the public progress report (整改进展情况公布) as PDF."""
+import re
+import subprocess
+import zipfile
+from io import BytesIO
+
+import pytest
+from openpyxl import load_workbook
+
+from engine.dashboard import dashboard
+from engine.ledger import item_detail, list_items, update_round_report_text
+from engine.ledger_export import export_ledger
+from engine.ledger_import import apply_import
+from engine.models import Item
+from engine.progress_report import progress_report, render_progress_html, render_progress_pdf
+
+from helpers import FEEDBACK, do, evidence, new_round, people, sign
+from ledger_fixture import ASPECTS, HEADER, TODAY, ledger_rows, workbook_bytes
+
+ROUND = "测试轮次"
+FLAGS = ["需第三方评估", "是否公开"]
+HIDDEN = "公务接待超标准、无公函接待"  # marked not for publication
+ALLOWANCES = "违规发放津贴补贴"  # the 立行立改 item of 张伟 / 李娜 / 陈刚, who can sign (helpers.people)
+FIXED = {"measures": "逐项清理2023年以来发放的津贴补贴，追回违规发放的交通补贴12.6万元",
+         "result": "违规款项已全部追回并上缴财政", "completed_on": TODAY.isoformat()}
+
+
+def ledger_with_flags() -> bytes:
+    rows = ledger_rows()
+    for row in rows:
+        row["是否公开"] = "否" if row["问题"] == HIDDEN else "是"
+        row["需第三方评估"] = "是" if row["问题"] == "工程变更审批程序不规范" else "否"
+    return workbook_bytes(rows, HEADER + FLAGS)
+
+
+@pytest.fixture
+def imported(engine):
+    people(engine)
+    new_round(engine, ROUND)
+    apply_import(engine, ROUND, ledger_with_flags())
+    return engine
+
+
+def item_id(engine, title, round_name=ROUND) -> int:
+    return next(i["id"] for i in list_items(engine, round_name) if i["title"] == title)
+
+
+def close_allowances(engine) -> int:
+    item = item_id(engine, ALLOWANCES)
+    do(engine, item, "fix_task", "张伟", FIXED, files=evidence())
+    sign(engine, item, "unit_head_review", "李娜")
+    sign(engine, item, "leader_signoff", "陈刚", "approve", "同意销号")
+    assert item_detail(engine, item)["status"] == "已销号"
+    return item
+
+
+FIELDS = ("number", "aspect", "title", "category", "unit", "person", "leader", "deadline", "needs_third_party", "publish")
+
+
+def test_export_then_import_into_a_new_round_reproduces_the_items(engine):
+    people(engine)
+    new_round(engine, ROUND)
+    rows = ledger_rows()
+    rows[0]["问题"], rows[1]["问题描述"], rows[2]["完成标准"] = "=SUM(A1)", '=HYPERLINK("http://x","点我")', "+1-1"
+    for row in rows:
+        row["是否公开"], row["需第三方评估"] = ("否", "是") if row["序号"] in (4, 9) else ("是", "否")
+    apply_import(engine, ROUND, workbook_bytes(rows, HEADER + FLAGS))
+
+    exported = export_ledger(engine, ROUND)
+    sheet = load_workbook(BytesIO(exported)).active
+    header = [c.value for c in sheet[1]]
+    assert header[-5:] == ["状态", "灯色", "当前环节", "销号日期", "最后签字人"]
+    title = sheet.cell(row=2, column=header.index("问题") + 1)
+    assert (title.value, title.data_type) == ("=SUM(A1)", "s")  # text, not a formula
+    assert all(c.data_type == "s" for row in sheet.iter_rows() for c in row if c.value is not None)
+    with zipfile.ZipFile(BytesIO(exported)) as archive:
+        assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()
+    first = dict(zip(header, [c.value for c in sheet[2]]))
+    assert (first["状态"], first["当前环节"], first["整改时限"]) == ("整改中", "制定整改方案", rows[0]["整改时限"].date().isoformat())
+
+    new_round(engine, "复制轮次")
+    apply_import(engine, "复制轮次", exported)
+    original, copy = list_items(engine, ROUND), list_items(engine, "复制轮次")
+    assert len(copy) == 25
+    for a, b in zip(original, copy):
+        assert {f: a[f] for f in FIELDS} == {f: b[f] for f in FIELDS}
+    with engine.db.reading() as session:
+        pairs = [(session.get(Item, a["id"]), session.get(Item, b["id"])) for a, b in zip(original, copy)]
+        assert [(x.description, x.standard) for x, _ in pairs] == [(y.description, y.standard) for _, y in pairs]
+    assert copy[0]["title"] == "=SUM(A1)" and [c["publish"] for c in copy].count(False) == 2
+
+
+def test_closing_an_item_moves_the_dashboard_and_shows_in_the_export(imported):
+    engine = imported
+    before = dashboard(engine, ROUND)
+    assert (before["total"], before["closed"], before["closing_rate"], before["meets_target"]) == (25, 0, 0.0, False)
+    assert before["lights"] == {"绿": 19, "蓝": 3, "黄": 2, "红": 1, "已销号": 0}
+    assert [(o["title"], o["days_overdue"], o["light"]) for o in before["overdue_items"]] == [
+        (HIDDEN, 40, "红"), ("工程项目档案资料缺失", 12, "黄"), ("廉政风险点排查不全面", 10, "黄")]
+    assert before["average_days_to_close"] is None
+    assert {c["category"]: c["total"] for c in before["by_category"]} == {"立行立改": 8, "限期整改": 11, "长效治理": 6}
+
+    close_allowances(engine)
+    after = dashboard(engine, ROUND)
+    assert (after["total"], after["closed"], after["closing_rate"], after["closing_rate_text"]) == (25, 1, 0.04, "4.0%")
+    assert after["lights"]["已销号"] == 1 and after["lights"]["蓝"] == before["lights"]["蓝"] - 1
+    assert next(c for c in after["by_category"] if c["category"] == "立行立改")["closed"] == 1
+    finance = next(u for u in after["by_unit"] if u["unit"] == "财务科")
+    assert (finance["total"], finance["closed"], finance["overdue"]) == (6, 1, 0)
+    assert after["average_days_to_close"] == (TODAY - FEEDBACK).days
+    everything = dashboard(engine)
+    assert everything["round"] is None and [(r["round"]["name"], r["closed"]) for r in everything["by_round"]] == [(ROUND, 1)]
+
+    sheet = load_workbook(BytesIO(export_ledger(engine, ROUND))).active
+    header = [c.value for c in sheet[1]]
+    row = next(dict(zip(header, [c.value for c in r])) for r in sheet.iter_rows(min_row=2) if r[2].value == ALLOWANCES)
+    assert (row["状态"], row["灯色"], row["当前环节"], row["销号日期"], row["最后签字人"]) == (
+        "已销号", "已销号", "已办结", TODAY.isoformat(), "陈刚")
+
+
+def pdf_text(pdf: bytes, tmp_path) -> str:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    text = re.sub(r"—\s*\d+\s*—", "", text)  # page numbers
+    return re.sub(r"\s+", "", text)
+
+
+def test_progress_report_lists_published_problems_under_their_aspects(imported, tmp_path):
+    engine = imported
+    close_allowances(engine)
+    update_round_report_text(engine, ROUND, report_practices="一是压实整改责任。\n二是建立问题、任务、责任“三张清单”。",
+                             report_next_steps="持续抓好未完成事项的整改。", report_contact="电话 0571-12345678")
+    report = progress_report(engine, ROUND)
+    assert [s["heading"] for s in report["sections"]] == ["一、整改主要做法", "二、问题整改进展情况", "三、下一步工作打算"]
+    assert report["counts"] == {"published": 24, "已完成整改": 1, "已完成整改，长期坚持": 0, "正在整改中": 23}
+    html = render_progress_html(report)
+    assert "<script" not in html and HIDDEN not in html
+
+    text = pdf_text(render_progress_pdf(report), tmp_path)
+    assert text.startswith("市政工程管理处关于市委第三巡察组巡察反馈意见整改进展情况的通报")
+    assert f"{FEEDBACK.year}年{FEEDBACK.month}月{FEEDBACK.day}日，市委第三巡察组向市政工程管理处反馈了巡察意见" in text
+    assert "截至" in text and "24个问题中，已完成整改1个，正在整改23个" in text
+    assert HIDDEN not in text
+    # Every published problem, under its aspect, in ledger order, each followed by its status.
+    published = [i for i in list_items(engine, ROUND) if i["publish"]]
+    markers = []  # (text, status expected in the stretch that follows, or None for an aspect heading)
+    for n, aspect in enumerate(ASPECTS, start=1):
+        markers.append((f"（{'一二三四五六七八'[n - 1]}）{aspect[3:]}", None))
+        for k, item in enumerate([i for i in published if i["aspect"] == aspect], start=1):
+            title = item["title"].replace("“", "‘").replace("”", "’")
+            markers.append((f"{k}.关于“{title}”问题的整改情况。", "已完成整改" if item["title"] == ALLOWANCES else "正在整改中"))
+    markers.append(("三、下一步工作打算", None))
+    positions, at = [], text.index("二、问题整改进展情况")
+    for marker, _ in markers:
+        at = text.index(marker, at)
+        positions.append(at)
+    for (marker, status), start, end in zip(markers, positions, positions[1:]):
+        if status:
+            assert f"目前，该问题{status}。" in text[start:end], marker
+    assert len([m for m in markers if m[1]]) == 24
+    assert "逐项清理2023年以来发放的津贴补贴" in text and "欢迎广大干部群众" in text
+    assert text.rstrip().endswith(f"市政工程管理处{TODAY.year}年{TODAY.month}月{TODAY.day}日")
