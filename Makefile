@@ -24,9 +24,11 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Debian packages: a CJK font for rendered pages and PDFs.
+# Debian packages: a CJK font for rendered pages and PDFs; poppler-utils to read PDFs back in tests.
+SYSPKGS := fonts-noto-cjk poppler-utils
 sysdeps:
-	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq fonts-noto-cjk >/dev/null; }
+	@missing=$$(for p in $(SYSPKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing >/dev/null; fi
 
 # Headless Chromium for the e2e tests (Debian's; Playwright drives it, it never downloads a browser).
 browser: sysdeps
@@ -40,8 +42,12 @@ test: $(STAMP) $(NODE_STAMP) browser
 	$(BIN)/pytest -q
 
 # Without the browser tests, for a quick loop while editing.
-test-fast: $(STAMP) $(NODE_STAMP)
+test-fast: $(STAMP) $(NODE_STAMP) sysdeps
 	$(BIN)/pytest -q --ignore=tests/e2e
+
+# Benchmarks (not part of `make test`): prints a table, writes bench-results.json. BENCH_ARGS=--quick to try it.
+bench: $(STAMP) $(NODE_STAMP) sysdeps
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean-db:
 	rm -f instance/rectify.db instance/rectify.db-wal instance/rectify.db-shm
