@@ -21,6 +21,14 @@ def viewer(session: Session, user_id: int) -> User:
     return user
 
 
+def require_role(session: Session, user_id: int, *roles: str) -> User:
+    """The signed-in user, if they hold one of `roles` (else 403 naming the roles)."""
+    user = viewer(session, user_id)
+    if not user.roles & set(roles):
+        raise Forbidden(f"需要以下角色之一：{'、'.join(roles)}")
+    return user
+
+
 def check_item(user: User, item: Item) -> None:
     if not (user.sees_all_units or item.unit_id == user.unit_id):
         raise Forbidden(NOT_YOURS)
