@@ -16,9 +16,9 @@ from engine.demo import DEMO_USERS
 from engine.directory import add_user, user_id_of
 from engine.evidence import Upload
 from engine.instances import load_workflow
-from engine.ledger import NewItem, add_item, add_round, create_item, find_round
+from engine.ledger import NewItem, add_item, add_round
 from engine.models import (
-    IMMEDIATE, InboxTask, Item, ProcessInstance, ProcessVersion, RoleGrant, Round, TaskRecord, Unit, User,
+    IMMEDIATE, InboxTask, Item, ProcessInstance, ProcessVersion, RoleGrant, Round, Unit, User,
 )
 from engine.tasks import InboxFilter, complete_task, inbox
 
@@ -178,19 +178,3 @@ def bench_inbox(engine, tasks: int = 100_000, users: int = 2_000, queries: int =
         samples.append(time.perf_counter() - start)
         assert page["tasks"], "every synthetic user has tasks"
     return {"open_tasks": len(total), "users": users, **summary(samples)}
-
-
-def bench_start(engine, n: int = 2_000) -> dict:
-    """4. Creating and starting 2,000 items in one transaction (the ledger import path)."""
-    if not engine_has_cast(engine):
-        _cast(engine)
-    start = time.perf_counter()
-    with engine.db.transaction() as s:
-        round_ = find_round(s, "基准轮次")
-        for i in range(n):
-            create_item(engine, s, round_, NewItem(
-                number=f"S{i}", title=f"批量问题{i}", category=(IMMEDIATE, "限期整改", "长效治理")[i % 3],
-                unit=f"科室{i % 25}", person=f"责任人{i % 300}", leader=f"领导{i % 6}", deadline=DEADLINE,
-                aspect=f"（{i % 8 + 1}）方面{i % 8 + 1}"))
-    seconds = time.perf_counter() - start
-    return {"items": n, "seconds": seconds, "items_per_second": n / seconds}
