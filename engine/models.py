@@ -201,7 +201,8 @@ class InboxTask(Base):
     __tablename__ = "inbox_tasks"
     __table_args__ = (
         Index("ix_inbox_assignee", "assignee_id", "due_date"),
-        Index("ix_inbox_role", "lane_role", "scope_unit_id"),
+        # Role pools: tasks nobody holds yet (assignee NULL) for a role, found by index prefix.
+        Index("ix_inbox_pool", "lane_role", "assignee_id", "scope_unit_id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
