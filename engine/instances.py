@@ -237,14 +237,20 @@ def timer_due(task) -> datetime | None:
 
 
 def _sync_timers(session, instance, workflow) -> None:
-    # No session synchronisation: evaluating the delete against every object in the session made a
-    # long transaction (a 2,000-row import) quadratic.
-    session.execute(delete(Timer).where(Timer.instance_id == instance.id).execution_options(synchronize_session=False))
+    due = {}
     for task in workflow.event_manager.tasks.values():
         definition = getattr(task.task_spec, "event_definition", None)
-        if not isinstance(definition, TimerEventDefinition) or not task.has_state(TaskState.WAITING):
-            continue
-        due = timer_due(task)
-        if due is not None:
-            session.add(Timer(instance_id=instance.id, task_id=str(task.id), bpmn_id=step_id(task.task_spec),
-                              due_at=due))
+        if isinstance(definition, TimerEventDefinition) and task.has_state(TaskState.WAITING):
+            moment = timer_due(task)
+            if moment is not None:
+                due[str(task.id)] = (step_id(task.task_spec), moment)
+    existing = {row.task_id: row.due_at for row in session.execute(
+        select(Timer.task_id, Timer.due_at).where(Timer.instance_id == instance.id))}
+    if existing == {task_id: moment for task_id, (_, moment) in due.items()}:
+        return  # most steps leave the waiting timers as they were
+    # synchronize_session=False: nothing in the session holds Timer objects, and checking them all
+    # made a long import slower with every item.
+    session.execute(delete(Timer).where(Timer.instance_id == instance.id), execution_options={"synchronize_session": False})
+    if due:
+        session.execute(insert(Timer), [{"instance_id": instance.id, "task_id": task_id, "bpmn_id": bpmn_id, "due_at": moment}
+                                        for task_id, (bpmn_id, moment) in due.items()])
