@@ -1,13 +1,14 @@
-"""整改台账: the item list with filters, and an item's page with its diagram, history, signatures
-and evidence."""
+"""整改台账: the item list with filters, and an item's page with its diagram, history, signatures,
+evidence and closure records (销号单)."""
 from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from engine.access import ItemFilter, diagram_for, evidence_for, filter_choices, item_for, items_for
+from engine.access import ItemFilter, diagram_for, evidence_for, filter_choices, items_for
+from engine.document_access import closure_file_for, generate_closure_for, item_page_for, signature_chain_for
 from engine.lights import LIGHT_TEXT, LIGHTS
 from engine.models import CATEGORIES, ITEM_STATUSES
 
@@ -35,7 +36,8 @@ def index():
 @bp.get("/items/<int:item_id>")
 @login_required
 def show(item_id):
-    return render_template("items/detail.html", item=item_for(engine(), item_id, current_user.id), light_text=LIGHT_TEXT)
+    return render_template("items/detail.html", item=item_page_for(engine(), item_id, current_user.id),
+                           light_text=LIGHT_TEXT)
 
 
 @bp.get("/items/<int:item_id>/diagram")
@@ -49,3 +51,25 @@ def diagram(item_id):
 def evidence(item_id, sha256):
     name, content = evidence_for(engine(), item_id, sha256, current_user.id)
     return send_file(BytesIO(content), as_attachment=True, download_name=name, mimetype="application/octet-stream")
+
+
+@bp.get("/items/<int:item_id>/closure/<int:document_id>.pdf")
+@login_required
+def closure(item_id, document_id):
+    document, pdf = closure_file_for(engine(), item_id, document_id, current_user.id)
+    return send_file(BytesIO(pdf), as_attachment=True, download_name=document["filename"], mimetype="application/pdf")
+
+
+@bp.post("/items/<int:item_id>/closure")
+@login_required
+def generate_closure(item_id):
+    document = generate_closure_for(engine(), item_id, current_user.id)
+    flash(f"已生成新的销号单（核验码 {document['verification_code']}），此前的销号单仍保留", "success")
+    return redirect(url_for("items.show", item_id=item_id, _anchor="closure"))
+
+
+@bp.get("/items/<int:item_id>/signatures.json")
+@login_required
+def signatures(item_id):
+    return send_file(BytesIO(signature_chain_for(engine(), item_id, current_user.id)), as_attachment=True,
+                     download_name=f"签字链_问题{item_id}.json", mimetype="application/json")
