@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test test-fast bench sysdeps browser clean-db
+.PHONY: run test test-fast bench profile sysdeps browser clean-db
 
 NODE_STAMP := node_modules/.installed
 
@@ -48,6 +48,10 @@ test-fast: $(STAMP) $(NODE_STAMP) sysdeps
 # Benchmarks (not part of `make test`): prints a table, writes bench-results.json. BENCH_ARGS=--quick to try it.
 bench: $(STAMP) $(NODE_STAMP) sysdeps
 	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+# What dominates completion, starting items and closure records (cProfile by area, SQL per completion).
+profile: $(STAMP) sysdeps
+	$(BIN)/python -m benchmarks.profile $(PROFILE_ARGS)
 
 clean-db:
 	rm -f instance/rectify.db instance/rectify.db-wal instance/rectify.db-shm
