@@ -51,7 +51,9 @@ def run(selected: set[str], quick: bool) -> dict:
             r["documents"] = bench_documents.run(engine, quick)
             engine.close()
         results["databases"][db] = r
-    if "http" in selected:
+    if "http" in selected and "postgres" not in results["databases"]:
+        print("HTTP 基准需要 PostgreSQL（127.0.0.1:5432），已跳过", file=sys.stderr)
+    elif "http" in selected:
         from . import bench_http
 
         results["http"] = bench_http.run(quick)
