@@ -1,16 +1,20 @@
 """Helpers to drive items through their paths in tests, the way people would."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from engine.demo import DEMO_USERS
 from engine.directory import add_user, user_id_of
 from engine.evidence import Upload
+from engine.config import Settings
 from engine.ledger import NewItem, add_item, add_round, item_detail
 from engine.tasks import complete_task
 
 PASSWORD = "test-pass-2026"
-TODAY = date.today()
+# The body's date, as the engine counts days (its time zone, not the machine's: 22:00 UTC is
+# already tomorrow in Beijing).
+TODAY = datetime.now(ZoneInfo(Settings.timezone)).date()
 FEEDBACK = TODAY - timedelta(days=20)
 DEADLINE = TODAY + timedelta(days=60)
 

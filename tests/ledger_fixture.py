@@ -9,8 +9,7 @@ from io import BytesIO
 from openpyxl import Workbook
 
 from engine.models import IMMEDIATE as IM, LONG_TERM as LT, TIME_LIMITED as TL
-
-TODAY = date.today()
+from helpers import TODAY  # the body's date, as the engine counts days
 
 ASPECTS = [
     "（一）贯彻落实党的路线方针政策和上级决策部署不够到位",

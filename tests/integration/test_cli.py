@@ -2,7 +2,7 @@
 import json
 import subprocess
 import sys
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from engine.cli import main
 from engine.demo import DEMO_PASSWORD
+from helpers import TODAY
 
 
 @pytest.fixture
@@ -80,7 +81,7 @@ def test_submitter_cannot_sign_their_own_review(cli, tmp_path):
     cli("rounds", "add", "第一轮", "--group", "市委第一巡察组", "--body", "某局", "--feedback-date", "2026-10-01")
     cli("users", "add", "钱进", "--unit", "档案室", "--role", "责任人", "--role", "责任单位负责人", "--password", "qianjin-2026")
     cli("users", "add", "孙丽", "--unit", "局领导", "--role", "分管领导", "--password", "sunli-2026")
-    deadline = (date.today() + timedelta(days=30)).isoformat()
+    deadline = (TODAY + timedelta(days=30)).isoformat()
     item = cli.json("items", "add", "--round", "第一轮", "--number", "1", "--title", "档案缺失", "--category", "立行立改",
                     "--unit", "档案室", "--person", "钱进", "--leader", "孙丽", "--deadline", deadline)
     tid = task_of(cli, "钱进", item["id"])
