@@ -3,15 +3,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from .access import check_item, viewer
+from .access import viewer
 from .assignment import refusal
 from .bpmn import form_key_of, reviewed_ids, step_id
-from .deploy import all_task_specs, loaded
+from .deploy import all_task_specs
 from .errors import Forbidden, InvalidInput
 from .instances import find_task, load_workflow
-from .models import InboxTask, Item, ProcessInstance, Signature
+from .models import ProcessInstance, Signature
 from .signoff import evidence_hashes, reviewed_records, signature_view
-from .tasks import ALREADY_DONE, _task_or_conflict
+from .tasks import _task_or_conflict
 
 
 def signoff_context(engine, task_id: str, user_id: int) -> dict:

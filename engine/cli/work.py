@@ -101,4 +101,4 @@ def tick(ctx, now_text, as_json):
     value = {"id": report.now, **report.__dict__}
     emit(value, as_json, lambda r: f"时刻 {r['now']}：触发定时器 {r['timers_fired']} 个，新任务 {len(r['new_tasks'])} 个"
          + "".join(f"\n  新任务：{t['step']}（问题 {t['item_id']}，{t['role']}）" for t in r["new_tasks"])
-         + (f"\n  灯色变化：" + "、".join(f"{k} {v} 个" for k, v in r["lights_changed"].items()) if r["lights_changed"] else ""))
+         + ("\n  灯色变化：" + "、".join(f"{k} {v} 个" for k, v in r["lights_changed"].items()) if r["lights_changed"] else ""))

@@ -5,11 +5,11 @@ from sqlalchemy import func, select
 from engine.audit import verify_chain
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.ledger import item_detail
-from engine.models import IMMEDIATE, InboxTask, Signature
+from engine.models import IMMEDIATE, Signature
 from engine.tasks import complete_task
 from engine.directory import add_user, user_id_of
 
-from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, open_tasks, people, sign, task_id
+from helpers import FIX, PASSWORD, do, evidence, new_item, open_tasks, sign, task_id
 
 
 def test_return_once_then_sign_off_closes_the_item(engine, item):

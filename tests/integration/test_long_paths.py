@@ -7,7 +7,7 @@ from engine.ledger import item_detail
 from engine.models import LONG_TERM, TIME_LIMITED
 from engine.tick import tick
 
-from helpers import PASSWORD, do, evidence, new_item, new_round, open_tasks, people, sign
+from helpers import do, evidence, new_item, new_round, open_tasks, people, sign
 
 PLAN = {"measures": "修订工程变更审批办法", "milestones": [{"title": "完成修订", "due": "2026-03-01"}],
         "planned_completion": "2026-04-30"}

@@ -3,8 +3,7 @@ import threading
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from engine.directory import user_id_of
 from engine.errors import Conflict
