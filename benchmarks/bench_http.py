@@ -90,12 +90,13 @@ async def _person(base: str, name: str, until: float, stats: dict):
 
 def run(quick: bool = False) -> dict:
     users, seconds, workers = (5, 10, 2) if quick else (20, 60, int(os.environ.get("BENCH_WORKERS", "4")))
+    threads = int(os.environ.get("BENCH_THREADS", "4"))
     folder, url, names = _setup(users, 20 if quick else 150)
     port = _free_port()
     env = {**os.environ, "RECTIFY_DATABASE_URL": url, "RECTIFY_INSTANCE_PATH": str(folder / "instance")}
     env.pop("RECTIFY_PASSWORD_PROFILE", None)
     server = subprocess.Popen([str(Path(sys.executable).parent / "rectify"), "serve", "--port", str(port),
-                               "--workers", str(workers), "--threads", "4"], env=env,
+                               "--workers", str(workers), "--threads", str(threads)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -119,7 +120,7 @@ def run(quick: bool = False) -> dict:
         server.wait(timeout=30)
     overall = summary(stats["latency"])
     return {
-        "users": users, "seconds": round(elapsed, 1), "workers": workers, "threads": 4,
+        "users": users, "seconds": round(elapsed, 1), "workers": workers, "threads": threads,
         "requests": overall["n"], "requests_per_second": overall["n"] / elapsed,
         "p50_ms": overall["median_ms"], "p95_ms": overall["p95_ms"],
         "by_request": {k: summary(v) for k, v in stats.items() if isinstance(v, list) and v and isinstance(v[0], float) and k != "latency"},

@@ -9,13 +9,13 @@ from sqlalchemy.orm import Session
 
 from .errors import Forbidden, NotFound
 from .ledger import ITEM_FACTS, get_item, item_detail, item_summary
-from .models import Aspect, EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord, User
+from .models import Aspect, EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord, User, person_with_roles
 
 NOT_YOURS = "该事项属于其他单位，您无权查看"
 
 
 def viewer(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
+    user = person_with_roles(session, user_id)
     if user is None or not user.active:
         raise Forbidden("请先登录")
     return user

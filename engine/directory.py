@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from . import audit
 from .clock import CLOCK
@@ -115,7 +115,8 @@ def user_summary(user: User) -> dict:
 
 def list_users(engine) -> list[dict]:
     with engine.db.reading() as session:
-        users = session.execute(select(User).order_by(User.unit_id, User.id)).unique().scalars().all()
+        query = select(User).options(selectinload(User.grants)).order_by(User.unit_id, User.id)
+        users = session.execute(query).unique().scalars().all()
         return [user_summary(u) for u in users]
 
 

@@ -24,7 +24,7 @@ from .deploy import current_version, loaded
 from .errors import Conflict, EngineError
 from .models import (
     IMMEDIATE, LONG_TERM, STATUS_CLOSED, STATUS_OPEN, TIME_LIMITED, InboxTask, Item, ProcessInstance,
-    TaskRecord, Timer,
+    ProcessVersion, TaskRecord, Timer,
 )
 
 PROCESS_OF_CATEGORY = {IMMEDIATE: "immediate", TIME_LIMITED: "time_limited", LONG_TERM: "long_term"}
@@ -84,6 +84,11 @@ def load_workflow(engine, instance: ProcessInstance):
 
 def _version_fields(version):
     return version.bpmn_xml, version.file_name, version.process_id, version.forms
+
+
+def version_spec(engine, session, version_id: int):
+    """A deployed version's parsed spec (with its forms), parsed once per process."""
+    return engine.processes.version(version_id, lambda: _version_fields(session.get(ProcessVersion, version_id)))
 
 
 def human_tasks(workflow, state=TaskState.READY):

@@ -15,7 +15,8 @@ from .instances import start_instance
 from .ledger_refs import LedgerRefs, Resolved
 from .lights import LIGHT_TEXT
 from .models import (
-    CATEGORIES, STATUS_OPEN, EvidenceFile, InboxTask, Item, ProcessInstance, Round, Signature, TaskRecord, User,
+    CATEGORIES, STATUS_OPEN, EvidenceFile, InboxTask, Item, ProcessInstance, Round, Signature, TaskRecord,
+    person_with_roles,
 )
 from .signoff import signature_view, verify_item_chain
 
@@ -240,7 +241,7 @@ def list_items(engine, round_name: str | None = None, viewer_id: int | None = No
         if round_name:
             query = query.where(Item.round_id == find_round(session, round_name).id)
         if viewer_id is not None:
-            viewer = session.get(User, viewer_id)
+            viewer = person_with_roles(session, viewer_id)
             if viewer is None:
                 raise NotFound("用户不存在")
             if not viewer.sees_all_units:

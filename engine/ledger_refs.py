@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from .clock import CLOCK
 from .models import LEADER, OFFICER, Aspect, RoleGrant, Round, Unit, User
@@ -69,7 +69,8 @@ class LedgerRefs:
             self._loaded_units.update(units)
         names = sorted(set(person_names) - self._loaded_people)
         if names:
-            users = self.session.execute(select(User).where(User.name.in_(names)).order_by(User.id)).unique().scalars()
+            query = select(User).options(selectinload(User.grants)).where(User.name.in_(names)).order_by(User.id)
+            users = self.session.execute(query).unique().scalars()
             for user in users:
                 unit = self.units.setdefault(user.unit.name, UnitRef(user.unit.name, user.unit))
                 self.people.setdefault(user.name, []).append(PersonRef(user.name, unit, set(user.roles), user))

@@ -9,7 +9,7 @@ from . import audit
 from .clock import CLOCK
 from .directory import check_new_password, find_user, user_summary
 from .errors import Forbidden, InvalidInput, NotFound
-from .models import LoginFailure, User
+from .models import LoginFailure, User, person_with_roles
 from .passwords import check_password, hash_password
 
 MAX_FAILURES = 5
@@ -64,5 +64,5 @@ def change_password(engine, user_id: int, old: str, new: str, repeat: str) -> No
 def load_user(engine, user_id: int) -> dict | None:
     """For the web session: the user's summary, or None if gone or deactivated."""
     with engine.db.reading() as session:
-        user = session.get(User, user_id)
+        user = person_with_roles(session, user_id)
         return user_summary(user) | {"unit_id": user.unit_id} if user is not None and user.active else None

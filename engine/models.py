@@ -8,7 +8,7 @@ from sqlalchemy import (
     JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship
 
 # Roles (DESIGN.md §2), named in Chinese as users know them.
 OFFICER = "责任人"
@@ -75,7 +75,9 @@ class User(Base):
     created_at: Mapped[datetime]
 
     unit: Mapped[Unit] = relationship(lazy="joined")
-    grants: Mapped[list["RoleGrant"]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    # Loaded when read: most users a query touches (an item's person and leader, a task's
+    # assignee) are shown by name only. `person_with_roles` loads a viewer with them in one query.
+    grants: Mapped[list["RoleGrant"]] = relationship(lazy="select", cascade="all, delete-orphan")
 
     @property
     def roles(self) -> set[str]:
@@ -92,6 +94,11 @@ class RoleGrant(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
+
+
+def person_with_roles(session: Session, user_id: int) -> "User | None":
+    """A user and their role grants in one statement (a request asks who its viewer is several times)."""
+    return session.get(User, user_id, options=[joinedload(User.grants)])
 
 
 class Round(Base):

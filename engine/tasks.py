@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
@@ -16,8 +15,8 @@ from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .evidence import Upload
 from .forms import validate
 from .ledger import item_summary
-from .instances import RunContext, advance, find_task, load_workflow
-from .models import EvidenceFile, InboxTask, Item, ProcessInstance, Round, TaskRecord, User
+from .instances import RunContext, advance, find_task, load_workflow, version_spec
+from .models import EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord, User, person_with_roles
 from .passwords import check_password
 from .signoff import DECISION_TEXT, check_separation, sign
 
@@ -34,7 +33,7 @@ class InboxFilter:
 
 
 def _user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
+    user = person_with_roles(session, user_id)
     if user is None:
         raise NotFound("用户不存在")
     return user
@@ -88,6 +87,22 @@ def _task_or_conflict(session: Session, task_id: str) -> InboxTask:
 def inbox_count(engine, user_id: int) -> int:
     with engine.db.reading() as session:
         return session.execute(select(func.count(InboxTask.id)).where(visible_to(_user(session, user_id)))).scalar_one()
+
+
+def task_form(engine, task_id: str, user_id: int) -> dict:
+    """The JSON Schema of a task's form ({} for a step without one), for reading what was submitted:
+    the task and the user's right to it are checked, but the workflow is not loaded (completing it
+    checks everything again under the instance lock)."""
+    with engine.db.reading() as session:
+        row = _task_or_conflict(session, task_id)
+        reason = refusal(_user(session, user_id), row)
+        if reason:
+            raise Forbidden(reason)
+        if not row.form_key:
+            return {}
+        version_id = session.execute(select(ProcessInstance.version_id)
+                                     .where(ProcessInstance.id == row.instance_id)).scalar_one()
+        return version_spec(engine, session, version_id).forms.get(row.form_key) or {}
 
 
 def task_detail(engine, task_id: str, user_id: int | None = None) -> dict:

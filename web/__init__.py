@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask, render_template, request, send_from_directory
+from flask import Flask, g, render_template, request, send_from_directory
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -89,7 +89,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             return {}
         from engine.tasks import inbox_count
 
-        return {"inbox_count": inbox_count(app.extensions["rectify"], current_user.id)}
+        if "inbox_count" not in g:
+            g.inbox_count = inbox_count(app.extensions["rectify"], current_user.id)
+        return {"inbox_count": g.inbox_count}
 
     @app.after_request
     def security_headers(response):

@@ -1,7 +1,7 @@
 """我的待办: the signed-in user's open tasks, most urgent first, with filters and paging."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, g, render_template, request
 from flask_login import current_user, login_required
 
 from engine.access import filter_choices
@@ -25,6 +25,8 @@ def index():
     filters = InboxFilter(round_id=_int("round"), category=request.args.get("category") or None,
                           light=request.args.get("light") or None, page=_int("page") or 1, per_page=20)
     result = inbox(engine(), current_user.id, filters)
+    if not (filters.round_id or filters.category or filters.light):
+        g.inbox_count = result["total"]  # the navigation bar's count: no second query on this page
     pages = max(1, -(-result["total"] // filters.per_page))
     return render_template("inbox/index.html", result=result, filters=filters, pages=pages,
                            choices=filter_choices(engine(), current_user.id), categories=CATEGORIES,

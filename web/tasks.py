@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from engine.errors import InvalidInput
 from engine.review import signoff_context
-from engine.tasks import complete_task, task_detail
+from engine.tasks import complete_task, task_detail, task_form
 
 from . import engine
 from .formdata import parse
@@ -39,12 +39,12 @@ def show(task_id):
 @bp.post("/tasks/<task_id>")
 @login_required
 def submit(task_id):
-    detail = task_detail(engine(), task_id, current_user.id)
-    data, uploads = parse(detail["form"] or {"properties": {}}, request.form, request.files)
+    data, uploads = parse(task_form(engine(), task_id, current_user.id) or {"properties": {}}, request.form,
+                          request.files)
     try:
         result = complete_task(engine(), task_id, data, current_user.id, request.form.get("password"), tuple(uploads))
     except InvalidInput as exc:
-        return _render(detail, data, exc.field_errors, exc.message, 400)
+        return _render(task_detail(engine(), task_id, current_user.id), data, exc.field_errors, exc.message, 400)
     text = f"已办理：{result['step']}" + (f"（{result['decision']}）" if result["decision"] else "")
     if result["item_status"] == "已销号":
         text += "。该问题已销号。"
