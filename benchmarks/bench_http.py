@@ -17,6 +17,7 @@ import httpx
 from argon2 import PasswordHasher
 from sqlalchemy import update
 
+from engine.cli.setup import default_workers
 from engine.ledger import NewItem, add_round, create_item, find_round
 from engine.models import IMMEDIATE, User
 from engine.directory import add_user
@@ -89,8 +90,10 @@ async def _person(base: str, name: str, until: float, stats: dict):
 
 
 def run(quick: bool = False) -> dict:
-    users, seconds, workers = (5, 10, 2) if quick else (20, 60, int(os.environ.get("BENCH_WORKERS", "4")))
-    threads = int(os.environ.get("BENCH_THREADS", "4"))
+    # The server as `rectify serve` runs it by default, unless BENCH_WORKERS / BENCH_THREADS say otherwise.
+    users, seconds = (5, 10) if quick else (20, 60)
+    workers = int(os.environ.get("BENCH_WORKERS") or default_workers())
+    threads = int(os.environ.get("BENCH_THREADS") or 1)
     folder, url, names = _setup(users, 20 if quick else 150)
     port = _free_port()
     env = {**os.environ, "RECTIFY_DATABASE_URL": url, "RECTIFY_INSTANCE_PATH": str(folder / "instance")}

@@ -89,7 +89,7 @@ def table(results: dict) -> str:
     row("5 进展公布 500 项 ms（目标 ≤10000）", lambda r: f"{r['documents']['report_500']['median_ms']:.0f}")
     if "http" in results:
         h = results["http"]
-        lines.append(f"6 HTTP（gunicorn {h['workers']} 进程，PostgreSQL，{h['users']} 并发用户，{h['seconds']} 秒）："
+        lines.append(f"6 HTTP（gunicorn {h['workers']} 进程 × {h['threads']} 线程，PostgreSQL，{h['users']} 并发用户，{h['seconds']} 秒）："
                      f"{h['requests_per_second']:.0f} 请求/秒，p95 {h['p95_ms']:.0f} ms，完成任务 {h['tasks_completed']}，"
                      f"意外错误 {h['unexpected_errors']}，409 {h['conflicts']}")
     return "\n".join(lines)

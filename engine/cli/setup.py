@@ -1,6 +1,8 @@
 """init-db, demo, serve."""
 from __future__ import annotations
 
+import os
+
 import click
 
 from . import emit, handled, main
@@ -47,11 +49,19 @@ def _demo_text(result) -> str:
     return "\n".join(lines)
 
 
+def default_workers() -> int:
+    """Two processes per core: a request is mostly Python (CPU, one core at a time under the GIL), and
+    the second process keeps a core busy while the first waits on the database. One thread each:
+    threads in one process only contend for its GIL (docs/performance.md §6 measured both)."""
+    return 2 * (os.cpu_count() or 1)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址")
 @click.option("--port", default=5000, show_default=True, type=int, help="端口")
-@click.option("--workers", default=2, show_default=True, type=int, help="工作进程数（gunicorn）")
-@click.option("--threads", default=4, show_default=True, type=int, help="每个进程的线程数")
+@click.option("--workers", default=default_workers, show_default="每核 2 个", type=int, help="工作进程数（gunicorn）")
+@click.option("--threads", default=1, show_default=True, type=int,
+              help="每个进程的线程数（请求以 CPU 为主，多线程只会争用同一进程的 GIL）")
 @click.pass_obj
 @handled
 def serve(ctx, host, port, workers, threads):

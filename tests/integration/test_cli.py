@@ -1,7 +1,10 @@
 """The `rectify` CLI drives an item from demo data to 已销号, as the issue's acceptance walk does."""
 import json
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
@@ -151,3 +154,28 @@ def test_console_script_is_installed(tmp_path):
     result = subprocess.run([str(script), "items", "list"], capture_output=True, text=True,
                             env={"RECTIFY_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "PATH": "/usr/bin:/bin"})
     assert result.returncode == 1 and "rectify init-db" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_answers_under_gunicorn(cli, tmp_path):
+    """`make run` ends in `rectify serve`: the real server, with its default workers, serves the login page."""
+    cli("demo")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([str(Path(sys.executable).parent / "rectify"), "serve", "--port", str(port)],
+                              env={**cli.env, "PATH": "/usr/bin:/bin"}, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline, page = time.monotonic() + 30, None
+        while page is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=5) as response:
+                    page = response.read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert page is not None, "rectify serve did not answer"
+        assert "登录" in page
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    assert "Traceback" not in output
