@@ -24,6 +24,8 @@ class Engine:
         )
         # Signed documents (销号单), by SHA-256 like evidence; the signing key is under instance/signing.
         self.documents = ContentStore(settings.instance_path / "documents")
+        # Ledgers uploaded for an import preview, kept until confirmed (pruned by `rectify files prune`).
+        self.uploads = ContentStore(settings.instance_path / "uploads")
         # Functions BPMN scripts may call; deploying BPMN is a trusted act (scripts run unsandboxed).
         self.processes = ProcessRuntime({"escalation_time": self.escalation_time})
 

@@ -1,6 +1,7 @@
 """佐证材料 storage: the upload rules (type, size), the files themselves in a content-addressed store."""
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,11 +49,17 @@ class EvidenceStore:
             limit = self.max_bytes // (1024 * 1024)
             raise InvalidInput("文件过大", {"evidence": f"「{name}」超过 {limit} MB 的上限"})
 
+    def describe(self, upload: Upload) -> StoredFile:
+        """What will identify the file once stored, without writing it."""
+        self.check(upload)
+        return StoredFile(hashlib.sha256(upload.content).hexdigest(), os.path.basename(upload.name.strip()),
+                          len(upload.content))
+
     def store(self, upload: Upload) -> StoredFile:
         """Write the file (atomically, once per content) and return what identifies it."""
-        self.check(upload)
-        digest = self.files.put(upload.content)
-        return StoredFile(digest, os.path.basename(upload.name.strip()), len(upload.content))
+        described = self.describe(upload)
+        self.files.put(upload.content)
+        return described
 
     def read(self, sha256: str) -> bytes:
         return self.files.read(sha256)

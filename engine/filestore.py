@@ -6,6 +6,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 from .errors import NotFound
 
@@ -37,10 +38,17 @@ class ContentStore:
         """Store the bytes (once per content) and return their SHA-256."""
         digest = hashlib.sha256(content).hexdigest()
         target = self.path_of(digest)
-        if not target.exists():
+        try:
+            os.utime(target)  # stored already: mark it as just used, so pruning leaves it alone
+        except FileNotFoundError:
             target.parent.mkdir(parents=True, exist_ok=True)
             write_atomically(target, content)
         return digest
+
+    def files(self) -> Iterator[Path]:
+        """Every file in the store, leftover temporary files of a crashed write included."""
+        if self.root.is_dir():
+            yield from (path for path in sorted(self.root.glob("*/*")) if path.is_file())
 
     def read(self, sha256: str, verify: bool = False) -> bytes:
         """The stored bytes; with `verify`, refuse a file whose content no longer has its name's hash."""

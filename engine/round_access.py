@@ -17,7 +17,6 @@ from sqlalchemy import case, func, select
 from .access import require_role, viewer
 from .dashboard import dashboard
 from .errors import InvalidInput, NotFound
-from .filestore import ContentStore
 from .ledger import _round_value, add_round, find_round, round_view, update_round
 from .ledger_export import export_ledger
 from .ledger_import import apply_import, preview_import
@@ -123,10 +122,6 @@ def update_round_for(engine, user_id: int, round_id: int, values: dict[str, str]
     return update_round(engine, round_id, _round_values(values), actor)
 
 
-def _uploads(engine) -> ContentStore:
-    return ContentStore(engine.settings.instance_path / "uploads")
-
-
 def import_preview_for(engine, user_id: int, round_id: int, data: bytes) -> dict:
     """What importing the uploaded ledger would create, or every problem with it. A file that could be
     imported is kept (by SHA-256, returned as `sha256`) for the confirmation; nothing else is written."""
@@ -136,7 +131,7 @@ def import_preview_for(engine, user_id: int, round_id: int, data: bytes) -> dict
     if len(data) > MAX_LEDGER_BYTES:
         raise InvalidInput("台账文件过大", {"file": f"台账文件不能超过 {MAX_LEDGER_BYTES // (1024 * 1024)} MB"})
     plan = preview_import(engine, round_id, data).as_dict()
-    plan["sha256"] = _uploads(engine).put(data) if plan["ok"] else None
+    plan["sha256"] = engine.uploads.put(data) if plan["ok"] else None
     return plan
 
 
@@ -146,7 +141,7 @@ def import_apply_for(engine, user_id: int, round_id: int, sha256: str) -> dict:
     if not _SHA256.fullmatch(sha256 or ""):
         raise InvalidInput("未找到待导入的台账，请重新上传")
     try:
-        data = _uploads(engine).read(sha256, verify=True)
+        data = engine.uploads.read(sha256, verify=True)
     except NotFound:
         raise NotFound("待导入的台账已不存在，请重新上传") from None
     return apply_import(engine, round_id, data, actor)

@@ -191,7 +191,8 @@ def complete_task(engine, task_id: str, data: dict, user_id: int, password: str 
 
         schema = spec.forms.get(row.form_key) if row.form_key else {"type": "object"}
         field = files_field(schema)
-        stored = [engine.evidence.store(upload) for upload in files]
+        # Hashed now, written last (before the commit): a refused form leaves no file behind.
+        stored = [engine.evidence.describe(upload) for upload in files]
         if stored:
             data = {**data, field: _merge_evidence(data.get(field, []), [s.as_data() for s in stored])}
         validate(schema, data)
@@ -222,6 +223,8 @@ def complete_task(engine, task_id: str, data: dict, user_id: int, password: str 
         if signature is not None:
             details.update(decision=signature.decision, digest=signature.digest)
         audit.append(session, "signoff" if signature else "task.complete", "task", task_id, user.name, **details)
+        for upload in files:
+            engine.evidence.store(upload)
         return {
             "id": task_id, "item_id": item.id, "step": row.name, "item_status": item.status,
             "decision": DECISION_TEXT.get(data.get("decision")) if row.signoff else None,

@@ -1,6 +1,7 @@
-"""workflows validate/deploy, audit verify."""
+"""workflows validate/deploy, audit verify, files prune."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -8,6 +9,7 @@ import click
 from . import emit, fail, handled, main
 from ..audit import chain_status
 from ..deploy import DEFAULT_FILES, deploy_file
+from ..file_prune import GRACE, STORE_TEXT, prune_files
 from ..validation import validate_file
 
 
@@ -63,3 +65,25 @@ def audit_verify(ctx, as_json):
         if not as_json:
             fail(value["reason"])
         raise SystemExit(1)
+
+
+@main.group()
+def files():
+    """文件库（佐证材料、销号单、待导入台账）。"""
+
+
+@files.command("prune")
+@click.option("--grace-hours", default=GRACE.total_seconds() / 3600, show_default=True, type=float,
+              help="只删除早于这么多小时的文件（至少 1）")
+@click.option("--dry-run", is_flag=True, help="只列出将删除的数量，不删除")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def files_prune(ctx, grace_hours, dry_run, as_json):
+    """删除没有任何记录引用的文件：未能提交的操作留下的佐证材料和销号单、预览后未导入的台账。
+    可与 rectify tick 一样由 cron 每天运行。"""
+    value = prune_files(ctx.engine(), timedelta(hours=grace_hours), dry_run, actor="rectify files prune")
+    verb = "将删除" if dry_run else "已删除"
+    emit(value, as_json, lambda v: f"{verb} {v['files']} 个文件（{v['bytes'] / 1024:.0f} KB）："
+         + "，".join(f"{STORE_TEXT[k]} {r['files']} 个" for k, r in v["removed"].items())
+         + f"；宽限期内未引用的 {v['kept_within_grace']} 个暂留")

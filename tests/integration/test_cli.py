@@ -8,6 +8,7 @@ import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -138,15 +139,19 @@ def test_errors_are_one_line_and_json_lists_have_ids(cli):
 
 
 def test_every_command_has_help():
-    groups = {"users": ["add", "set-password", "list"], "rounds": ["add", "list"], "items": ["add", "list", "show"],
-              "tasks": ["list", "show", "complete"], "workflows": ["validate", "deploy"], "audit": ["verify"]}
     runner = CliRunner()
-    for command in ["init-db", "demo", "serve", "tick"]:
-        assert runner.invoke(main, [command, "--help"]).exit_code == 0
-    for group, commands in groups.items():
-        for command in commands:
-            result = runner.invoke(main, [group, command, "--help"])
-            assert result.exit_code == 0 and "Usage" in result.output
+
+    def walk(group, path):
+        for name, command in group.commands.items():
+            yield [*path, name]
+            if isinstance(command, click.Group):
+                yield from walk(command, [*path, name])
+
+    paths = list(walk(main, []))
+    assert ["files", "prune"] in paths and ["tasks", "complete"] in paths and len(paths) > 30
+    for path in paths:
+        result = runner.invoke(main, [*path, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output, path
 
 
 def test_console_script_is_installed(tmp_path):
@@ -179,3 +184,11 @@ def test_serve_answers_under_gunicorn(cli, tmp_path):
         server.terminate()
         output = server.communicate(timeout=30)[0].decode()
     assert "Traceback" not in output
+
+
+def test_files_prune(cli):
+    cli("demo")
+    report = cli.json("files", "prune", "--dry-run")
+    assert report["dry_run"] is True and report["files"] == 0 and set(report["removed"]) == {"evidence", "documents", "uploads"}
+    refused = cli("files", "prune", "--grace-hours", "0.1", ok=False)
+    assert refused.exit_code != 0 and "宽限期" in refused.output
