@@ -51,7 +51,10 @@ def fill_fix(page, receipt, result):
     page.fill("#f-result", result)
     page.fill("#f-completed_on", "2026-11-20")
     if receipt:
+        picker = page.locator(".file-picker").filter(has=page.locator("#f-evidence"))
+        assert picker.inner_text().split() == ["选择文件", "未选择文件"]  # not the browser's English button
         page.set_input_files("#f-evidence", str(receipt))
+        assert picker.locator(".file-names").inner_text() == receipt.name
 
 
 def sign(page, decision, opinion):
