@@ -11,6 +11,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
@@ -59,7 +60,23 @@ def parse_process(xml: bytes, file_name: str) -> tuple[str, Any, dict]:
     if len(ids) != 1:
         raise ValueError(f"{file_name} 应当恰好包含一个可执行流程，实际为 {len(ids)} 个")
     process_id = ids[0]
-    return process_id, parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+    spec, subprocess_specs = parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+    for process_spec in [spec, *subprocess_specs.values()]:
+        _connect_loop_children(process_spec)
+    return process_id, spec, subprocess_specs
+
+
+def _connect_loop_children(process_spec) -> None:
+    """Wire each multi-instance/loop task to hear its children complete, as SpiffWorkflow's spec
+    deserializer does. A freshly parsed spec only gets that wiring when a child is created in this
+    process, and we never deserialize specs (they are parsed once per version): without it, a
+    process that restored an instance mid-way through 建章立制 never merged the remaining children
+    and the item stalled."""
+    for task_spec in process_spec.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child_spec = process_spec.task_specs[task_spec.task_spec]
+            if not child_spec.completed_event.is_connected(task_spec.merge_child):
+                child_spec.completed_event.connect(task_spec.merge_child)
 
 
 @dataclass

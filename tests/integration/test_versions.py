@@ -3,8 +3,10 @@ restores an instance mid-path and carries on."""
 from engine import Engine
 from engine.deploy import deploy_file
 from engine.ledger import item_detail
-from engine.models import IMMEDIATE, TIME_LIMITED
+from engine.models import IMMEDIATE, LONG_TERM, TIME_LIMITED
 from engine.config import REPO_ROOT
+from engine.directory import user_id_of
+from engine.tasks import complete_task
 
 from helpers import FIX, do, evidence, new_item, new_round, open_tasks, people, sign
 
@@ -41,3 +43,47 @@ def test_a_fresh_engine_restores_an_instance_mid_path(engine):
         assert [t["bpmn_id"] for t in open_tasks(restarted, item)] == ["completion_task"]
     finally:
         restarted.close()
+
+
+def restarted(engine) -> Engine:
+    """A new engine on the same database, as after a server restart: no spec or state cached."""
+    return Engine(engine.settings)
+
+
+def test_a_fresh_engine_restores_an_immediate_item_at_its_sign_off(engine):
+    people(engine)
+    new_round(engine)
+    item = new_item(engine, IMMEDIATE)
+    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
+    fresh = restarted(engine)
+    try:
+        sign(fresh, item, "unit_head_review", "李娜")
+        assert [t["bpmn_id"] for t in open_tasks(fresh, item)] == ["leader_signoff"]
+        assert sign(fresh, item, "leader_signoff", "陈刚")["item_status"] == "已销号"
+    finally:
+        fresh.close()
+
+
+def test_a_fresh_engine_restores_a_long_term_item_halfway_through_its_rules(engine):
+    people(engine)
+    new_round(engine)
+    item = new_item(engine, LONG_TERM, unit="工程管理科", person="王强")
+    do(engine, item, "mechanism_plan", "王强", {"mechanism": "建立招投标全过程监管机制", "rules": [
+        {"title": "招投标管理办法", "action": "修订"}, {"title": "评标专家管理规定", "action": "新建"}]})
+    sign(engine, item, "plan_approval", "陈刚")
+    rules = {"title": "招投标管理办法", "doc_number": "市政〔2026〕1号", "issued_on": "2026-05-01"}
+    first, second = open_tasks(engine, item)  # 建章立制, one task per rule (multi-instance)
+    done = do_task(engine, first, "王强", rules)
+    fresh = restarted(engine)
+    try:
+        assert [t["id"] for t in open_tasks(fresh, item)] == [second["id"]]
+        do_task(fresh, second, "王强", rules | {"title": "评标专家管理规定"})
+        assert [t["bpmn_id"] for t in open_tasks(fresh, item)] == ["phase_acceptance"]
+        assert done["item_id"] == item
+    finally:
+        fresh.close()
+
+
+def do_task(engine, task: dict, who: str, data: dict) -> dict:
+    return complete_task(engine, task["id"], data, user_id_of(engine, who), None,
+                         evidence(f"{task['id'][:8]}.pdf", task["id"].encode()))
