@@ -157,9 +157,16 @@ def export_for(engine, user_id: int, round_id: int) -> tuple[str, bytes]:
 
 
 def dashboard_for(engine, user_id: int, round_id: int | None = None) -> dict:
-    """The dashboard figures (body-wide) for one round or all rounds, and what the user may do."""
-    can = _signed_in(engine, user_id)
-    return dashboard(engine, round_id) | {"can": can}
+    """The dashboard figures (body-wide, as the published report gives them) for one round or all
+    rounds, and what the user may do. The list of overdue items names only items the user may open:
+    an officer sees their own unit's (DESIGN.md §2)."""
+    with engine.db.reading() as session:
+        user = viewer(session, user_id)
+        can, own_unit = permissions(user), None if user.sees_all_units else user.unit.name
+    figures = dashboard(engine, round_id)
+    if own_unit is not None:
+        figures["overdue_items"] = [i for i in figures["overdue_items"] if i["unit"] == own_unit]
+    return figures | {"can": can, "overdue_unit": own_unit}
 
 
 def report_for(engine, user_id: int, round_id: int) -> dict:

@@ -261,6 +261,22 @@ def test_dashboard_shows_the_figures_and_charts(client, engine, round_id):
     assert "全部轮次" in everything and 'id="by-round"' in everything and figure(everything, "closed") == "1"
 
 
+def test_an_officer_sees_the_body_wide_figures_but_only_own_units_overdue_items(client, engine, round_id):
+    imported(client, round_id)
+    Auth(client).logout()
+    as_user(client, OFFICER)  # 张伟, 财务科
+    html = client.get(f"/rounds/{round_id}/dashboard").get_data(as_text=True)
+    overdue = [p for p in PROBLEMS if p[6] < 0]
+    assert figure(html, "overdue") == str(len(overdue))  # the figure stays body-wide
+    own = [p[1] for p in overdue if p[3] == "财务科"]
+    others = [p[1] for p in overdue if p[3] != "财务科"]
+    assert others, "the fixture must have another unit's overdue item for this test to mean anything"
+    table = html.split('id="overdue"')[1].split("</table>")[0]
+    assert all(f"{title}</a>" in table for title in own)
+    assert not any(title in table for title in others)
+    assert "超期问题（财务科）" in html
+
+
 def as_published(title: str) -> str:
     """A title as the report's headings quote it: inner quotes become ‘’, a trailing 问题 is dropped."""
     return title.removesuffix("问题").replace("“", "‘").replace("”", "’")
