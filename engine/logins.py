@@ -17,6 +17,23 @@ WINDOW = timedelta(minutes=15)
 BAD_LOGIN = "姓名或密码错误"
 
 
+def refuse_if_locked(session, name: str, what: str) -> None:
+    """Forbidden while `name` has MAX_FAILURES wrong passwords within WINDOW (logins and sign-off
+    confirmations count together: it is the same secret being guessed)."""
+    recent = session.execute(select(func.count(LoginFailure.id)).where(
+        LoginFailure.username == name, LoginFailure.at > CLOCK.now() - WINDOW)).scalar_one()
+    if recent >= MAX_FAILURES:
+        raise Forbidden(f"密码错误次数过多，{what}已暂停，请 {int(WINDOW.total_seconds() // 60)} 分钟后再试")
+
+
+def record_wrong_password(engine, user_id: int, action: str, remote_addr: str = "") -> None:
+    """Count a wrong password given outside the login page (its own transaction: the action failed)."""
+    with engine.db.transaction() as session:
+        user = session.get(User, user_id)
+        session.add(LoginFailure(username=user.name, remote_addr=remote_addr[:64], at=CLOCK.now()))
+        audit.append(session, action, "user", user.id, user.name, remote_addr=remote_addr)
+
+
 def login(engine, name: str, password: str, unit: str | None = None, remote_addr: str = "") -> dict:
     """The user's summary when name and password match; refuses after MAX_FAILURES failures for the
     same name within WINDOW, whether or not the password is then right."""
@@ -25,10 +42,7 @@ def login(engine, name: str, password: str, unit: str | None = None, remote_addr
         raise InvalidInput("请填写姓名和密码", {f: "必填" for f, v in (("name", name), ("password", password)) if not v})
     now = CLOCK.now()
     with engine.db.transaction() as session:
-        recent = session.execute(select(func.count(LoginFailure.id)).where(
-            LoginFailure.username == name, LoginFailure.at > now - WINDOW)).scalar_one()
-        if recent >= MAX_FAILURES:
-            raise Forbidden(f"登录失败次数过多，请 {int(WINDOW.total_seconds() // 60)} 分钟后再试")
+        refuse_if_locked(session, name, "登录")
         try:
             user = find_user(session, name, unit or None)
             ok = user.active and check_password(user.password_hash, password)

@@ -17,6 +17,7 @@ from .forms import validate
 from .ledger import item_summary
 from .instances import RunContext, advance, find_task, load_workflow, version_spec
 from .models import EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord, User, person_with_roles
+from .logins import record_wrong_password, refuse_if_locked
 from .passwords import check_password
 from .signoff import DECISION_TEXT, check_separation, sign
 
@@ -164,10 +165,23 @@ def _visible_data(data: dict) -> dict:
     return {k: v for k, v in data.items() if not k.startswith("_")}
 
 
+class WrongSigningPassword(InvalidInput):
+    """The signer's password confirmation did not match (counted like a failed login)."""
+
+
 def complete_task(engine, task_id: str, data: dict, user_id: int, password: str | None = None,
                   files: tuple[Upload, ...] = ()) -> dict:
     """Complete a human task with form data (and evidence files); a sign-off gate also takes the
     signer's password and writes a signature record. One transaction: all of it or none of it."""
+    try:
+        return _complete(engine, task_id, data, user_id, password, files)
+    except WrongSigningPassword:
+        record_wrong_password(engine, user_id, "signoff.password_failed")
+        raise
+
+
+def _complete(engine, task_id: str, data: dict, user_id: int, password: str | None,
+              files: tuple[Upload, ...]) -> dict:
     if not isinstance(data, dict):
         raise InvalidInput("表单数据必须是一个对象", {"_form": "表单数据必须是 JSON 对象"})
     for upload in files:
@@ -200,8 +214,9 @@ def complete_task(engine, task_id: str, data: dict, user_id: int, password: str 
 
         signature = None
         if row.signoff:
+            refuse_if_locked(session, user.name, "签字")
             if not check_password(user.password_hash, password):
-                raise Forbidden("签字确认失败：密码不正确")
+                raise WrongSigningPassword("签字确认失败：密码不正确", {"password": "密码不正确"})
             check_separation(session, row, reviewed_ids(task.task_spec), user)
             signature = sign(session, item, row, user, data["decision"], data.get("opinion", ""), dict(task.data))
 

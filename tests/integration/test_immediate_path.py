@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 from engine.audit import verify_chain
 from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.ledger import item_detail
-from engine.models import IMMEDIATE, ProcessInstance, Signature, Timer
+from engine.logins import MAX_FAILURES, login
+from engine.models import IMMEDIATE, AuditEntry, ProcessInstance, Signature, Timer
 from engine.tasks import complete_task
 from engine.directory import add_user, user_id_of
 
@@ -65,8 +66,9 @@ def test_wrong_person_and_wrong_password_are_refused_and_write_nothing(engine, i
     tid = task_id(engine, item, "unit_head_review")
     with pytest.raises(Forbidden, match="李娜"):
         complete_task(engine, tid, {"decision": "approve"}, user_id_of(engine, "王强"), PASSWORD)
-    with pytest.raises(Forbidden, match="密码不正确"):
+    with pytest.raises(InvalidInput, match="密码不正确") as wrong:
         complete_task(engine, tid, {"decision": "approve"}, user_id_of(engine, "李娜"), "wrong-password")
+    assert wrong.value.field_errors == {"password": "密码不正确"}
     with pytest.raises(InvalidInput) as refused:
         complete_task(engine, tid, {"decision": "reject"}, user_id_of(engine, "李娜"), PASSWORD)
     assert "opinion" in refused.value.field_errors
@@ -110,3 +112,20 @@ def test_signatures_are_append_only_in_the_database(engine, item):
         with engine.db.transaction() as s:
             s.execute(Signature.__table__.delete())
     assert item_detail(engine, item)["signatures"][0]["opinion"] == "重做"
+
+
+def test_wrong_signing_passwords_count_like_failed_logins(engine, item):
+    """Someone at an unlocked desk cannot guess the signer's password at the sign-off page either."""
+    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
+    tid, signer = task_id(engine, item, "unit_head_review"), user_id_of(engine, "李娜")
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(InvalidInput, match="密码不正确"):
+            complete_task(engine, tid, {"decision": "approve"}, signer, "guess")
+    with pytest.raises(Forbidden, match="次数过多"):  # now even the right password waits
+        complete_task(engine, tid, {"decision": "approve"}, signer, PASSWORD)
+    with pytest.raises(Forbidden, match="次数过多"):
+        login(engine, "李娜", PASSWORD)
+    with engine.db.reading() as s:
+        failures = s.execute(select(func.count(AuditEntry.id)).where(AuditEntry.action == "signoff.password_failed"))
+        assert failures.scalar_one() == MAX_FAILURES
+    assert item_detail(engine, item)["signatures"] == [] and task_id(engine, item, "unit_head_review") == tid

@@ -39,7 +39,7 @@ def test_login_logout_and_limited_failures(client, auth):
     for _ in range(5):
         auth.login("李娜", "wrong-password")
     locked = auth.login("李娜")  # right password, but too many failures just now
-    assert locked.status_code == 403 and "失败次数过多" in locked.get_data(as_text=True)
+    assert locked.status_code == 403 and "次数过多" in locked.get_data(as_text=True)
 
 
 def test_post_without_csrf_token_is_refused(client, auth, item, engine):
@@ -108,9 +108,11 @@ def test_task_submission_with_evidence_then_sign_off_page(client, auth, engine, 
     missing = client.post(f"/tasks/{gate}", data={"decision": "reject", "password": PASSWORD,
                                                    "csrf_token": csrf_token(client, f"/tasks/{gate}")})
     assert missing.status_code == 400 and "意见" in missing.get_data(as_text=True)
-    wrong = client.post(f"/tasks/{gate}", data={"decision": "approve", "password": "nope",
+    wrong = client.post(f"/tasks/{gate}", data={"decision": "approve", "opinion": "同意", "password": "nope",
                                                  "csrf_token": csrf_token(client, f"/tasks/{gate}")})
-    assert wrong.status_code == 403 and "密码不正确" in wrong.get_data(as_text=True)
+    page = wrong.get_data(as_text=True)
+    assert wrong.status_code == 400 and "密码不正确" in page and "签字即表示您对此负责" in page
+    assert 'value="approve" checked' in page and ">同意</textarea>" in page  # what the signer chose is kept
     ok = client.post(f"/tasks/{gate}", data={"decision": "reject", "opinion": "回单不清晰", "password": PASSWORD,
                                               "csrf_token": csrf_token(client, f"/tasks/{gate}")})
     assert ok.status_code == 302
