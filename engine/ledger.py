@@ -129,11 +129,13 @@ def round_view(round_: Round) -> dict:
 
 
 def find_round(session: Session, name_or_id: str | int) -> Round:
+    """A round by id (an int) or by name (a string; digits are tried as an id only when no round has
+    that name, so a round named "2" is found by its name)."""
     round_ = None
-    if isinstance(name_or_id, int) or str(name_or_id).isdigit():
-        round_ = session.get(Round, int(name_or_id))
-    if round_ is None:
+    if not isinstance(name_or_id, int):
         round_ = session.execute(select(Round).where(Round.name == str(name_or_id))).scalar_one_or_none()
+    if round_ is None and (isinstance(name_or_id, int) or str(name_or_id).isdigit()):
+        round_ = session.get(Round, int(name_or_id))
     if round_ is None:
         raise NotFound(f"找不到巡察轮次「{name_or_id}」")
     return round_

@@ -15,6 +15,7 @@ import re
 from sqlalchemy import case, func, select
 
 from .access import require_role, viewer
+from .aspects import AspectEdit, edit_aspects, list_aspects
 from .dashboard import dashboard
 from .errors import InvalidInput, NotFound
 from .ledger import _round_value, add_round, find_round, round_view, update_round
@@ -75,10 +76,14 @@ def round_for(engine, user_id: int, round_id: int) -> dict:
     with engine.db.reading() as session:
         user = viewer(session, user_id)
         round_ = find_round(session, round_id)
-        rows = session.execute(_counted(select(Aspect.id, Aspect.title)).select_from(Item)
-                               .outerjoin(Aspect, Aspect.id == Item.aspect_id).where(Item.round_id == round_.id)
+        # Every aspect (an empty one too: 整改办 may have just added it), then items without one.
+        rows = session.execute(_counted(select(Aspect.id, Aspect.title)).select_from(Aspect)
+                               .outerjoin(Item, Item.aspect_id == Aspect.id).where(Aspect.round_id == round_.id)
                                .group_by(Aspect.id, Aspect.title, Aspect.position)
-                               .order_by(Aspect.position.nulls_last())).all()
+                               .order_by(Aspect.position, Aspect.id)).all()
+        rows += [(None, None, total, closed) for total, closed in session.execute(
+            _counted(select()).select_from(Item).where(Item.round_id == round_.id, Item.aspect_id.is_(None)))
+            if total]
         aspects = [{"id": aid, "title": title or "（未分方面）", "total": total, "closed": int(closed or 0),
                     "closing_rate_text": _rate_text(int(closed or 0), total)} for aid, title, total, closed in rows]
         total, closed = sum(a["total"] for a in aspects), sum(a["closed"] for a in aspects)
@@ -91,6 +96,17 @@ def round_to_manage_for(engine, user_id: int, round_id: int) -> dict:
     with engine.db.reading() as session:
         require_role(session, user_id, *MANAGERS)
         return round_view(find_round(session, round_id))
+
+
+def aspects_to_manage_for(engine, user_id: int, round_id: int) -> tuple[dict, list[dict]]:
+    """The round and its aspects with item counts, for 整改办 and 管理员."""
+    round_ = round_to_manage_for(engine, user_id, round_id)
+    return round_, list_aspects(engine, round_id)
+
+
+def edit_aspects_for(engine, user_id: int, round_id: int, edits: list[AspectEdit]) -> list[dict]:
+    """Add, rename, reorder and remove (empty) aspects, all or nothing."""
+    return edit_aspects(engine, round_id, edits, _actor(engine, user_id, MANAGERS))
 
 
 def _round_values(values: dict[str, str]) -> dict:

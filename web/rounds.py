@@ -10,12 +10,13 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from engine.aspects import AspectEdit
 from engine.errors import InvalidInput
 from engine.ledger import ROUND_FIELDS
 from engine.ledger_import import LedgerRefused
 from engine.lights import LIGHT_TEXT
 from engine.round_access import (
-    MAX_LEDGER_BYTES, ROUND_FORM_FIELDS, create_round_for, dashboard_for, export_for, import_apply_for,
+    MAX_LEDGER_BYTES, ROUND_FORM_FIELDS, aspects_to_manage_for, create_round_for, edit_aspects_for, dashboard_for, export_for, import_apply_for,
     import_preview_for, report_for, report_pdf_for, round_for, round_to_manage_for, rounds_for, update_round_for,
 )
 
@@ -74,6 +75,43 @@ def update(round_id):
         return render_template("rounds/edit.html", round=round_, values=values, errors=exc.field_errors,
                                message=exc.message), 400
     flash("轮次信息已保存", "success")
+    return redirect(url_for("rounds.show", round_id=round_id))
+
+
+def _aspect_edits(form) -> tuple[list[AspectEdit], dict[str, str]]:
+    """The aspect rows of the form (ids listed in `aspect`, plus the blank `new` row); a 顺序 that is
+    not a whole number is named by its row."""
+    edits, errors = [], {}
+    for key, aspect_id in [(f"aspect-{i}", int(i)) for i in form.getlist("aspect") if i.isdigit()] + [("new", None)]:
+        suffix = aspect_id if aspect_id is not None else "new"
+        text = form.get(f"position-{suffix}", "").strip()
+        if text and not text.isdigit():
+            errors[key] = f"顺序「{text}」不是正整数"
+        edits.append(AspectEdit(aspect_id, form.get(f"title-{suffix}", ""), int(text) if text.isdigit() else None,
+                                form.get(f"delete-{suffix}") == "1"))
+    return edits, errors
+
+
+@bp.get("/rounds/<int:round_id>/aspects")
+@login_required
+def aspects(round_id):
+    round_, rows = aspects_to_manage_for(engine(), current_user.id, round_id)
+    return render_template("rounds/aspects.html", round=round_, aspects=rows, values=request.form, errors={})
+
+
+@bp.post("/rounds/<int:round_id>/aspects")
+@login_required
+def update_aspects(round_id):
+    edits, errors = _aspect_edits(request.form)
+    try:
+        if errors:
+            raise InvalidInput("方面未保存，请按提示修改", errors)
+        edit_aspects_for(engine(), current_user.id, round_id, edits)
+    except InvalidInput as exc:
+        round_, rows = aspects_to_manage_for(engine(), current_user.id, round_id)
+        return render_template("rounds/aspects.html", round=round_, aspects=rows, values=request.form,
+                               errors=exc.field_errors, message=exc.message), 400
+    flash("问题方面已保存", "success")
     return redirect(url_for("rounds.show", round_id=round_id))
 
 

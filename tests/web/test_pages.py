@@ -1,13 +1,17 @@
 """The web UI through Flask's test client: access control, CSRF, forms, sign-off, conflicts."""
+import hashlib
 import io
 import re
 
 import pytest
+from sqlalchemy import func, select
+from werkzeug.routing import IntegerConverter
 
 from engine.ledger import item_detail
-from engine.models import IMMEDIATE
+from engine.models import IMMEDIATE, AuditEntry, EvidenceFile, TaskRecord
+from web import create_app
 
-from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, task_id
+from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, people, task_id
 from web_session import Auth, csrf_token
 
 
@@ -27,6 +31,26 @@ def other_unit_item(engine, item):
 def test_anonymous_users_are_sent_to_login(client, item, url):
     response = client.get(url)
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+# Pages anyone may use without logging in; every other route must send an anonymous user to login.
+PUBLIC = {"static", "vendor", "auth.login", "verify.index", "verify.check"}
+
+
+def test_every_route_but_the_public_ones_needs_a_login(app, client, item):
+    """Walks the URL map, so a route added later without @login_required fails here."""
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        url = rule.build({arg: 1 if isinstance(conv, IntegerConverter) else "00000000-0000-0000-0000-000000000000"
+                          for arg, conv in rule._converters.items()})[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            data = {"csrf_token": csrf_token(client, "/login")} if method == "POST" else None
+            response = client.open(url, method=method, data=data)
+            assert response.status_code == 302 and "/login" in response.headers["Location"], (method, url)
+            checked += 1
+    assert checked > 25
 
 
 def test_login_logout_and_limited_failures(client, auth):
@@ -89,6 +113,20 @@ def test_form_violating_its_schema_shows_field_messages_and_changes_nothing(clie
     assert "已追回" in html  # what the user typed is kept
     assert task_id(engine, item, "fix_task") == tid
 
+    # With an evidence file, still refused for the missing result: no row, no file, no audit entry.
+    with engine.db.reading() as session:
+        audit_rows = session.execute(select(func.count(AuditEntry.id))).scalar_one()
+    with_file = client.post(f"/tasks/{tid}", content_type="multipart/form-data", data={
+        "measures": "已追回", "completed_on": "2026-02-20", "evidence": (io.BytesIO(b"%PDF-1.4 refused"), "回单.pdf"),
+        "csrf_token": csrf_token(client, f"/tasks/{tid}")})
+    assert with_file.status_code == 400 and "「整改结果」为必填项" in with_file.get_data(as_text=True)
+    with engine.db.reading() as session:
+        assert session.execute(select(func.count(AuditEntry.id))).scalar_one() == audit_rows
+        assert session.execute(select(func.count(EvidenceFile.id))).scalar_one() == 0
+        assert session.execute(select(func.count(TaskRecord.id)).where(TaskRecord.completed_by.is_not(None))).scalar_one() == 0
+    assert not engine.evidence.path_of(hashlib.sha256(b"%PDF-1.4 refused").hexdigest()).exists()
+    assert task_id(engine, item, "fix_task") == tid
+
 
 def test_task_submission_with_evidence_then_sign_off_page(client, auth, engine, item):
     auth.login("张伟")
@@ -138,7 +176,29 @@ def test_two_browsers_completing_one_task_one_sees_it_was_done(app, engine, item
 def test_pages_carry_security_headers(client):
     headers = client.get("/login").headers
     assert headers["X-Frame-Options"] == "DENY" and "default-src 'self'" in headers["Content-Security-Policy"]
-    assert "HttpOnly" in client.get("/login").headers.get("Set-Cookie", "HttpOnly")
+    login = Auth(client).login("张伟")
+    cookie = next(c for c in login.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+def test_secure_cookies_and_where_the_secret_key_comes_from(sqlite_engine, monkeypatch):
+    settings = sqlite_engine.settings
+    monkeypatch.delenv("RECTIFY_SECRET_KEY", raising=False)
+    generated = create_app({"RECTIFY_SETTINGS": settings}).secret_key
+    key_file = settings.instance_path / "secret_key"
+    assert key_file.read_text().strip() == generated and oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert create_app({"RECTIFY_SETTINGS": settings}).secret_key == generated  # kept across restarts
+
+    monkeypatch.setenv("RECTIFY_SECRET_KEY", "from-the-environment")
+    monkeypatch.setenv("RECTIFY_SECURE_COOKIES", "1")
+    app = create_app({"RECTIFY_SETTINGS": settings})
+    assert app.secret_key == "from-the-environment"
+    people(app.extensions["rectify"])
+    client = app.test_client()
+    login = client.post("/login", data={"name": "张伟", "password": PASSWORD, "csrf_token": csrf_token(client, "/login")},
+                        base_url="https://localhost")
+    cookie = next(c for c in login.headers.getlist("Set-Cookie") if c.startswith("session="))
+    assert "Secure" in cookie and "HttpOnly" in cookie
 
 
 def test_change_password(client, auth):

@@ -315,3 +315,34 @@ def test_unknown_round_is_404(client):
 def test_chart_labels_are_escaped():
     svg = str(bars([("<b>科</b>", 3, "#2e7d32")], "图"))
     assert "&lt;b&gt;科&lt;/b&gt;" in svg and "<b>" not in svg and 'fill="#2e7d32"' in svg
+
+
+def test_office_edits_the_aspects_and_a_bad_row_changes_nothing(client, engine, round_id):
+    imported(client, round_id)
+    from engine.aspects import list_aspects
+
+    before = list_aspects(engine, round_id)
+    page = client.get(f"/rounds/{round_id}/aspects").get_data(as_text=True)
+    assert all(a["title"] in page for a in before) and "新增方面" in page
+    first, second = before[0], before[1]
+    form = {"csrf_token": csrf_token(client, f"/rounds/{round_id}/aspects"), "aspect": [str(a["id"]) for a in before]}
+    for n, a in enumerate(before, start=1):
+        form |= {f"position-{a['id']}": str(n), f"title-{a['id']}": a["title"]}
+    bad = client.post(f"/rounds/{round_id}/aspects", data=form | {f"position-{second['id']}": "第二"})
+    assert bad.status_code == 400 and "顺序「第二」不是正整数" in bad.get_data(as_text=True)
+    assert list_aspects(engine, round_id) == before
+
+    saved = client.post(f"/rounds/{round_id}/aspects", data=form | {
+        f"position-{first['id']}": "2", f"position-{second['id']}": "1",
+        f"title-{first['id']}": "（一）贯彻落实上级决策部署不够到位（改）", "title-new": "（九）新增的方面"})
+    assert saved.status_code == 302
+    after = [(a["title"], a["items"]) for a in list_aspects(engine, round_id)]
+    assert after[:2] == [(second["title"], second["items"]), ("（一）贯彻落实上级决策部署不够到位（改）", first["items"])]
+    assert after[-1] == ("（九）新增的方面", 0)
+    assert "（九）新增的方面" in client.get(f"/rounds/{round_id}").get_data(as_text=True)
+
+    Auth(client).logout()
+    as_user(client, OFFICER)
+    assert client.get(f"/rounds/{round_id}/aspects").status_code == 403
+    refused = client.post(f"/rounds/{round_id}/aspects", data=form | {"csrf_token": csrf_token(client, "/inbox")})
+    assert refused.status_code == 403 and [a["title"] for a in list_aspects(engine, round_id)][-1] == "（九）新增的方面"
