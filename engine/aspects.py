@@ -42,7 +42,7 @@ def _rows(session: Session, round_id: int) -> list[tuple[Aspect, int]]:
 
 
 def _view(aspect: Aspect, items: int) -> dict:
-    return {"id": aspect.id, "position": aspect.position, "title": aspect.title, "items": items}
+    return {"id": aspect.id, "position": aspect.position, "title": aspect.title, "item_count": items}
 
 
 def list_aspects(engine, round_ref: str | int) -> list[dict]:

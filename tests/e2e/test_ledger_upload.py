@@ -101,8 +101,21 @@ def test_office_uploads_a_ledger_confirms_it_and_watches_the_dashboard(world, pa
     assert page.inner_text("#round-total") == "25"
     assert page.locator("#aspects tbody tr").count() == 8
     shoot(page, screenshots, "round.png")
+
+    page.click("#edit-aspects")  # 方面: add one more heading after the eight of the ledger
+    assert page.locator("#aspect-rows tbody tr").count() == 9  # eight, and the blank row for a new one
+    counts = [page.locator("#aspect-rows tbody tr").nth(i).locator("td").nth(2).inner_text() for i in range(8)]
+    assert sum(int(c) for c in counts) == 25
+    page.fill("input[name=title-new]", "（九）意识形态工作责任制落实不到位")
+    shoot(page, screenshots, "aspects.png")
+    page.click("#aspects-form button:has-text('保存')")
+    page.wait_for_url(re.compile(rf".*/rounds/{round_id}$"))
+    assert page.locator("#aspects tbody tr").count() == 9
+    assert "（九）意识形态工作责任制落实不到位" in page.inner_text("#aspects")
+
     page.click("nav >> text=巡察轮次")
-    assert "4.0%" not in page.inner_text("#rounds") and "25" in page.inner_text("#rounds")
+    row = page.locator("#rounds tbody tr", has_text=ROUND).inner_text()
+    assert "25" in row and "0.0%" in row
     shoot(page, screenshots, "rounds.png")
     page.go_back()
 

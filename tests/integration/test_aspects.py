@@ -26,7 +26,7 @@ def round_with_aspects(engine):
 
 
 def titles(engine):
-    return [(a["position"], a["title"], a["items"]) for a in list_aspects(engine, ROUND)]
+    return [(a["position"], a["title"], a["item_count"]) for a in list_aspects(engine, ROUND)]
 
 
 def test_add_rename_swap_reorder_and_remove_an_empty_aspect(round_with_aspects):

@@ -336,10 +336,13 @@ def test_office_edits_the_aspects_and_a_bad_row_changes_nothing(client, engine, 
         f"position-{first['id']}": "2", f"position-{second['id']}": "1",
         f"title-{first['id']}": "（一）贯彻落实上级决策部署不够到位（改）", "title-new": "（九）新增的方面"})
     assert saved.status_code == 302
-    after = [(a["title"], a["items"]) for a in list_aspects(engine, round_id)]
-    assert after[:2] == [(second["title"], second["items"]), ("（一）贯彻落实上级决策部署不够到位（改）", first["items"])]
+    after = [(a["title"], a["item_count"]) for a in list_aspects(engine, round_id)]
+    assert after[:2] == [(second["title"], second["item_count"]), ("（一）贯彻落实上级决策部署不够到位（改）", first["item_count"])]
     assert after[-1] == ("（九）新增的方面", 0)
     assert "（九）新增的方面" in client.get(f"/rounds/{round_id}").get_data(as_text=True)
+    new_id = list_aspects(engine, round_id)[-1]["id"]
+    page = client.get(f"/rounds/{round_id}/aspects").get_data(as_text=True)
+    assert page.count('type="checkbox" name="delete-') == 1 and f'name="delete-{new_id}"' in page  # only the empty one
 
     Auth(client).logout()
     as_user(client, OFFICER)
