@@ -1,7 +1,7 @@
 """方面: the aspect headings of a round — listed, added, renamed, reordered, and removed while empty.
 
-Imports create aspects from the ledger's 方面 column; 整改办 tidies them here. The order is the order of
-the progress report (整改进展情况公布) and of the ledger export."""
+Imports create aspects from the ledger's 方面 column; 整改办 tidies them here. The order is the order in
+which the progress report (整改进展情况公布) lists them; the ledger export keeps the ledger's row order."""
 from __future__ import annotations
 
 from dataclasses import dataclass
