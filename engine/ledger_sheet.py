@@ -195,7 +195,7 @@ def _read_row(values: tuple, row: int, positions: dict[str, int], epoch, problem
         except ValueError as exc:
             problems.append(Problem(str(exc), row, column.header))
             ok = False
-    if not ok:
+    if not ok or any(c.required and c.field not in fields for c in COLUMNS):  # a required column is missing
         return None
     return NewItem(
         number=fields["number"], title=fields["title"], category=fields["category"], unit=fields["unit"],
@@ -230,17 +230,16 @@ def read_ledger(data: bytes) -> LedgerSheet:
     if not rows:
         return LedgerSheet([], [Problem("工作表是空的，第1行应为表头")])
     header_index, header = _find_header(rows)
+    # Rows are checked with the columns there are even when the header has problems: one pass names them all.
     positions = _columns_of(header, header_index + 1, problems)
-    if problems:
-        return LedgerSheet([], problems)
     parsed: list[LedgerRow] = []
     first_row_of: dict[str, int] = {}
     for index, values in enumerate(rows[header_index + 1:], start=header_index + 2):
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
             continue
         item = _read_row(values, index, positions, epoch, problems)
-        number_at = positions["序号"]
-        number = cell_text(values[number_at]) if number_at < len(values) else ""
+        number_at = positions.get("序号")
+        number = cell_text(values[number_at]) if number_at is not None and number_at < len(values) else ""
         if number and number in first_row_of:
             problems.append(Problem(f"序号「{number}」与第{first_row_of[number]}行重复", index, "序号"))
             continue

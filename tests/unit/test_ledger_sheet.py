@@ -78,6 +78,20 @@ def test_missing_and_repeated_columns_are_named():
     assert sheet.rows == []
 
 
+def test_a_missing_column_does_not_hide_the_problems_of_the_rows():
+    rows = ledger_rows()
+    rows[5]["整改类别"] = "立即整改"
+    rows[9]["序号"] = 3
+    header = [h for h in HEADER if h != "整改时限"]
+    sheet = read_ledger(workbook_bytes(rows, header))
+    assert [str(p) for p in sheet.problems] == [
+        "第2行「整改时限」：缺少必填列（表头中找不到「整改时限」）",
+        "第8行「整改类别」：未知的整改类别「立即整改」，只能是立行立改、限期整改、长效治理",
+        "第12行「序号」：序号「3」与第5行重复",
+    ]
+    assert sheet.rows == []
+
+
 @pytest.mark.parametrize("data,message", [
     (b"not a workbook at all", "文件不是有效的 Excel 工作簿（.xlsx）"),
     (b"PK\x03\x04 truncated zip", "文件不是有效的 Excel 工作簿（.xlsx）"),
