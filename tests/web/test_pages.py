@@ -11,7 +11,7 @@ from engine.ledger import item_detail
 from engine.models import IMMEDIATE, AuditEntry, EvidenceFile, TaskRecord
 from web import create_app
 
-from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, people, task_id
+from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, people, sign, task_id
 from web_session import Auth, csrf_token
 
 
@@ -218,3 +218,22 @@ def test_diagram_marks_finished_and_current_steps(client, auth, engine, item):
     data = client.get(f"/items/{item}/diagram").get_json()
     assert "<bpmn:definitions" in data["xml"]
     assert "fix_task" in data["done"] and data["current"] == ["unit_head_review"]
+
+
+def test_item_history_shows_people_and_the_processs_own_events(client, auth, engine, item):
+    from datetime import datetime, timedelta, timezone
+
+    from engine.tick import tick
+
+    tick(engine, datetime.now(timezone.utc) + timedelta(days=100))  # past deadline + 30 days: 问责 task
+    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
+    sign(engine, item, "unit_head_review", "李娜")
+    sign(engine, item, "leader_signoff", "陈刚")
+    auth.login("张伟")
+    html = client.get(f"/items/{item}").get_data(as_text=True)
+    table = html.split('id="history"')[1].split("</table>")[0]
+    rows = [re.sub(r"<[^>]+>", "|", row) for row in table.split("<tr")[2:]]
+    steps = [next(cell for cell in row.split("|")[2:] if cell.strip()) for row in rows]
+    assert steps == ["开始整改", "超期30天", "落实整改", "审核", "签字销号", "已销号", "整改结束", "问责处理"]
+    assert "系统" in rows[1] and "流程事件" in rows[1] and "已撤销（流程结束）" in rows[-1]
+    assert "审核结果" not in table  # gateways repeat the decisions; they are left out
