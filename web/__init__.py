@@ -11,6 +11,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from engine import Engine, EngineError, Settings
+from engine.closure_pdf import human_size
 from engine.config import REPO_ROOT
 
 csrf = CSRFProtect()
@@ -77,6 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         return datetime.fromisoformat(iso).astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")
 
     app.add_template_filter(lambda a, b: list(zip(a, b)), "zip")
+    app.add_template_filter(human_size, "filesize")  # the closure record's wording: 512 字节, 1.5 MB
 
     @app.context_processor
     def upload_rules():
