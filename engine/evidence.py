@@ -10,6 +10,23 @@ from .errors import InvalidInput
 from .filestore import ContentStore
 
 
+_ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # Office Open XML, OFD and zip are zip containers
+_OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)  # legacy Office and WPS documents
+# What each allowed type's bytes begin with: the extension alone lets a renamed program through.
+MAGIC = {
+    "pdf": (b"%PDF-",), "png": (b"\x89PNG\r\n\x1a\n",), "jpg": (b"\xff\xd8\xff",), "jpeg": (b"\xff\xd8\xff",),
+    "docx": _ZIP, "xlsx": _ZIP, "zip": _ZIP, "ofd": _ZIP, "doc": _OLE, "xls": _OLE, "wps": _OLE + _ZIP,
+}
+
+
+def content_matches(ext: str, content: bytes) -> bool:
+    """Whether the bytes look like the type the name claims (types without a known signature pass;
+    text must not contain NUL bytes, which no text encoding people use here produces)."""
+    if ext == "txt":
+        return b"\x00" not in content[:8192]
+    return ext not in MAGIC or content.startswith(MAGIC[ext])
+
+
 @dataclass(frozen=True)
 class Upload:
     """A file as the user gave it: its name and its bytes."""
@@ -48,6 +65,9 @@ class EvidenceStore:
         if len(upload.content) > self.max_bytes:
             limit = self.max_bytes // (1024 * 1024)
             raise InvalidInput("文件过大", {"evidence": f"「{name}」超过 {limit} MB 的上限"})
+        if not content_matches(ext, upload.content):
+            raise InvalidInput("文件内容与类型不符", {
+                "evidence": f"「{name}」的内容不是 .{ext} 文件（可能改过扩展名），请上传原始文件"})
 
     def describe(self, upload: Upload) -> StoredFile:
         """What will identify the file once stored, without writing it."""

@@ -24,7 +24,7 @@ def test_return_once_then_sign_off_closes_the_item(engine, item):
     from engine.tasks import task_detail
     assert task_detail(engine, tid)["data"]["opinion"] == "佐证不全，请补充银行回单"
 
-    do(engine, item, "fix_task", "张伟", FIX | {"result": "补充银行回单"}, files=evidence("回单.pdf", b"%PDF receipt"))
+    do(engine, item, "fix_task", "张伟", FIX | {"result": "补充银行回单"}, files=evidence("回单.pdf", b"%PDF-1.4 receipt"))
     sign(engine, item, "unit_head_review", "李娜", "approve", "同意")
     result = sign(engine, item, "leader_signoff", "陈刚", "approve", "同意销号")
 
@@ -92,7 +92,21 @@ def test_forbidden_file_type_is_refused(engine, item):
     from engine.evidence import Upload
     with pytest.raises(InvalidInput, match="类型不允许"):
         do(engine, item, "fix_task", "张伟", FIX, files=(Upload("病毒.exe", b"MZ..."),))
+    with pytest.raises(InvalidInput) as renamed:  # the same program renamed to look like a document
+        do(engine, item, "fix_task", "张伟", FIX, files=(Upload("回单.pdf", b"MZ\x90\x00..."),))
+    assert "可能改过扩展名" in renamed.value.field_errors["evidence"]
     assert list((engine.settings.instance_path / "evidence").glob("*/*")) == []
+
+
+@pytest.mark.parametrize("name,content", [
+    ("回单.pdf", b"%PDF-1.7 ..."), ("现场.jpg", b"\xff\xd8\xff\xe0 JFIF"), ("截图.png", b"\x89PNG\r\n\x1a\n..."),
+    ("制度.docx", b"PK\x03\x04..."), ("台账.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1..."),
+    ("说明.txt", "整改说明".encode("gb18030")), ("电子公文.ofd", b"PK\x03\x04..."),
+])
+def test_real_documents_of_each_kind_are_accepted(engine, item, name, content):
+    from engine.evidence import Upload
+    result = do(engine, item, "fix_task", "张伟", FIX, files=(Upload(name, content),))
+    assert result["evidence"][0]["name"] == name
 
 
 def test_a_completed_task_cannot_be_completed_again(engine, item):

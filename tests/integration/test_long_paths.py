@@ -82,7 +82,7 @@ def enact(engine, item):
         from engine.directory import user_id_of
         complete_task(engine, task["id"], {"title": task["step"].split("：")[-1], "doc_number": "市政〔2026〕1号",
                                            "issued_on": "2026-05-01"}, user_id_of(engine, "王强"), None,
-                      evidence(f"{task['id'][:8]}.pdf", task["id"].encode()))
+                      evidence(f"{task['id'][:8]}.pdf", b"%PDF-1.4 " + task["id"].encode()))
 
 
 def test_long_term_closes_then_a_rebound_reopens_it(world):

@@ -86,4 +86,4 @@ def test_a_fresh_engine_restores_a_long_term_item_halfway_through_its_rules(engi
 
 def do_task(engine, task: dict, who: str, data: dict) -> dict:
     return complete_task(engine, task["id"], data, user_id_of(engine, who), None,
-                         evidence(f"{task['id'][:8]}.pdf", task["id"].encode()))
+                         evidence(f"{task['id'][:8]}.pdf", b"%PDF-1.4 " + task["id"].encode()))

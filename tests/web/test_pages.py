@@ -82,7 +82,7 @@ def test_inbox_lists_own_tasks_with_light_and_count(client, auth, item):
 
 
 def test_other_units_item_task_and_evidence_are_403(client, auth, engine, other_unit_item):
-    do(engine, other_unit_item, "fix_task", "王强", FIX, files=evidence("工程.pdf", b"%PDF eng"))
+    do(engine, other_unit_item, "fix_task", "王强", FIX, files=evidence("工程.pdf", b"%PDF-1.4 eng"))
     auth.login("张伟")
     assert client.get(f"/items/{other_unit_item}").status_code == 403
     assert client.get(f"/items/{other_unit_item}/diagram").status_code == 403
