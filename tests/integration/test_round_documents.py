@@ -7,6 +7,7 @@ from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from engine.dashboard import dashboard
 from engine.ledger import item_detail, list_items, update_round_report_text
@@ -163,3 +164,20 @@ def test_progress_report_lists_published_problems_under_their_aspects(imported, 
     assert len([m for m in markers if m[1]]) == 24
     assert "逐项清理2023年以来发放的津贴补贴" in text and "欢迎广大干部群众" in text
     assert text.rstrip().endswith(f"市政工程管理处{TODAY.year}年{TODAY.month}月{TODAY.day}日")
+
+
+def test_progress_report_pdf_is_a4_in_cjk_fonts_with_page_numbers(imported, tmp_path):
+    pdf = render_progress_pdf(progress_report(imported, ROUND))
+    reader = PdfReader(BytesIO(pdf))
+    assert len(reader.pages) >= 2
+    for page in reader.pages:  # A4 is 595 × 842 points
+        width, height = float(page.mediabox.width), float(page.mediabox.height)
+        assert (round(width), round(height)) == (595, 842)
+    fonts = {str(f.get_object()["/BaseFont"]) for p in reader.pages for f in p["/Resources"]["/Font"].values()}
+    assert fonts and all("CJK" in f for f in fonts), fonts
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    pages = [subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-enc", "UTF-8", str(path), "-"],
+                            check=True, capture_output=True, text=True).stdout for n in range(1, len(reader.pages) + 1)]
+    for n, text in enumerate(pages, start=1):
+        assert re.search(rf"—\s*{n}\s*—", text), f"page {n} has no page number"
