@@ -63,8 +63,9 @@ class EvidenceStore:
         if len(upload.content) == 0:
             raise InvalidInput("文件为空", {"evidence": f"「{name}」是空文件"})
         if len(upload.content) > self.max_bytes:
-            limit = self.max_bytes // (1024 * 1024)
-            raise InvalidInput("文件过大", {"evidence": f"「{name}」超过 {limit} MB 的上限"})
+            mib = self.max_bytes // (1024 * 1024)
+            limit = f"{mib} MB" if mib else f"{self.max_bytes // 1024} KB"
+            raise InvalidInput("文件过大", {"evidence": f"「{name}」超过 {limit} 的上限"})
         if not content_matches(ext, upload.content):
             raise InvalidInput("文件内容与类型不符", {
                 "evidence": f"「{name}」的内容不是 .{ext} 文件（可能改过扩展名），请上传原始文件"})

@@ -118,7 +118,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.errorhandler(413)
     def too_large(error):
-        return render_template("error.html", message="上传的文件过大", status=413), 413
+        limit = app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024)
+        return render_template("error.html", message=f"上传的文件过大：一次提交的文件合计不能超过约 {limit} MB，单个佐证材料不超过 "
+                               f"{settings.max_evidence_bytes // (1024 * 1024)} MB", status=413), 413
 
     @app.errorhandler(404)
     def not_found(error):

@@ -162,3 +162,13 @@ def test_the_cli_writes_verifies_and_exports(cli, tmp_path):
     assert "2 个签字，链条完整" in cli("items", "signatures", item, "--out", chain_file).output
     chain = json.loads(chain_file.read_text("utf-8"))
     assert [s["signer"]["name"] for s in chain["signatures"]] == ["李娜", "陈刚"]
+
+
+def test_the_cli_installs_a_real_certificate_and_says_why_it_refuses_one(cli, tmp_path):
+    p = issued(tmp_path)
+    cli("init-db")
+    wrong = cli("signing", "use", p["cert"], p["other"], code=1)
+    assert "错误：" in wrong.output
+    cli("signing", "use", p["cert"], p["key"], "--chain", p["chain"], "--passphrase", "kouling-2026")
+    shown = json.loads(cli("signing", "show", "--json").output)
+    assert shown["configured"] is True and "市政工程管理处电子签章" in json.dumps(shown, ensure_ascii=False)

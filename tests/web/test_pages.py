@@ -237,3 +237,27 @@ def test_item_history_shows_people_and_the_processs_own_events(client, auth, eng
     assert steps == ["开始整改", "超期30天", "落实整改", "审核", "签字销号", "已销号", "整改结束", "问责处理"]
     assert "系统" in rows[1] and "流程事件" in rows[1] and "已撤销（流程结束）" in rows[-1]
     assert "审核结果" not in table  # gateways repeat the decisions; they are left out
+
+
+def test_evidence_over_the_size_limit_is_refused_with_the_limit_named(sqlite_engine):
+    from dataclasses import replace
+
+    settings = replace(sqlite_engine.settings, max_evidence_bytes=4096)
+    app = create_app({"TESTING": True, "RECTIFY_SETTINGS": settings})
+    engine = app.extensions["rectify"]
+    people(engine)
+    new_round(engine)
+    item = new_item(engine, IMMEDIATE)
+    client = app.test_client()
+    Auth(client).login("张伟")
+    tid = task_id(engine, item, "fix_task")
+    big = dict(FIX, csrf_token=csrf_token(client, f"/tasks/{tid}"),
+               evidence=(io.BytesIO(b"%PDF-1.4 " + b"x" * 5000), "大文件.pdf"))
+    response = client.post(f"/tasks/{tid}", data=big, content_type="multipart/form-data")
+    assert response.status_code == 400 and "「大文件.pdf」超过 4 KB 的上限" in response.get_data(as_text=True)
+    assert task_id(engine, item, "fix_task") == tid
+    # Beyond what the server reads at all (several files' worth): a page that says so, not a crash.
+    huge = dict(FIX, csrf_token=csrf_token(client, f"/tasks/{tid}"),
+                evidence=(io.BytesIO(b"%PDF-1.4 " + b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)), "巨大.pdf"))
+    response = client.post(f"/tasks/{tid}", data=huge, content_type="multipart/form-data")
+    assert response.status_code == 413 and "上传的文件过大" in response.get_data(as_text=True)
