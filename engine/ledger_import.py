@@ -67,11 +67,11 @@ def _item_view(row: LedgerRow) -> dict:
 def _plan(session: Session, round_: Round, sheet: LedgerSheet) -> tuple[ImportPlan, LedgerRefs,
                                                                          list[tuple[LedgerRow, Resolved]]]:
     plan = ImportPlan(round={"id": round_.id, "name": round_.name}, problems=list(sheet.problems))
-    numbers = [r.item.number for r in sheet.rows]
+    numbers = [number for _, number in sheet.numbers]
     taken = set(session.execute(
         select(Item.number).where(Item.round_id == round_.id, Item.number.in_(numbers))).scalars()) if numbers else set()
-    plan.problems += [Problem(f"序号「{r.item.number}」在轮次「{round_.name}」中已存在", r.row, "序号")
-                      for r in sheet.rows if r.item.number in taken]
+    plan.problems += [Problem(f"序号「{number}」在轮次「{round_.name}」中已存在", row, "序号")
+                      for row, number in sheet.numbers if number in taken]
     plan.problems.sort(key=lambda p: (p.row or 0))
     refs = LedgerRefs(session, round_)
     refs.load({r.item.unit for r in sheet.rows}, {n for r in sheet.rows for n in (r.item.person, r.item.leader)})

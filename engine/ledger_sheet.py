@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from io import BytesIO
 
@@ -85,6 +85,9 @@ class LedgerRow:
 class LedgerSheet:
     rows: list[LedgerRow]
     problems: list[Problem]
+    # (row, 序号) of every row that has one, rows with other problems too: the import checks them all
+    # against the round in the same pass.
+    numbers: list[tuple[int, str]] = field(default_factory=list)
 
 
 def header_key(value) -> str:
@@ -233,6 +236,7 @@ def read_ledger(data: bytes) -> LedgerSheet:
     # Rows are checked with the columns there are even when the header has problems: one pass names them all.
     positions = _columns_of(header, header_index + 1, problems)
     parsed: list[LedgerRow] = []
+    numbers: list[tuple[int, str]] = []
     first_row_of: dict[str, int] = {}
     for index, values in enumerate(rows[header_index + 1:], start=header_index + 2):
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
@@ -244,8 +248,10 @@ def read_ledger(data: bytes) -> LedgerSheet:
             problems.append(Problem(f"序号「{number}」与第{first_row_of[number]}行重复", index, "序号"))
             continue
         first_row_of.setdefault(number, index)
+        if number:
+            numbers.append((index, number))
         if item is not None:
             parsed.append(LedgerRow(index, item))
     if not parsed and not problems:
         problems.append(Problem("台账中没有问题行（表头下方为空）"))
-    return LedgerSheet(parsed, problems)
+    return LedgerSheet(parsed, problems, numbers)

@@ -122,6 +122,12 @@ def test_bad_ledgers_are_refused_whole_and_write_nothing(world):
     assert [str(p) for p in refused.value.problems] == ["第3行「序号」：序号「1」在轮次「测试轮次」中已存在",
                                                         "第4行「序号」：序号「2」在轮次「测试轮次」中已存在"]
     assert counts(engine) == before
+    # A row with another problem is checked against the round too, in the same pass.
+    rows = ledger_rows()
+    rows[0]["整改类别"] = "立即整改"
+    with pytest.raises(LedgerRefused) as refused:
+        apply_import(engine, ROUND, workbook_bytes(rows))
+    assert [(p.row, p.column) for p in refused.value.problems] == [(3, "整改类别"), (3, "序号"), (4, "序号")]
 
     # All of a file's problems come at once, and the good rows are not imported either.
     rows = ledger_rows()[2:]
