@@ -190,7 +190,7 @@ def _read_row(values: tuple, row: int, positions: dict[str, int], epoch, problem
         value = values[index] if index < len(values) else None
         if value is None or (isinstance(value, str) and not value.strip()):
             if column.required:
-                problems.append(Problem("不能为空", row, column.header))
+                problems.append(Problem(EMPTY, row, column.header))
                 ok = False
             continue
         try:
@@ -206,6 +206,31 @@ def _read_row(values: tuple, row: int, positions: dict[str, int], epoch, problem
         aspect=fields.get("aspect") or None, description=fields.get("description", ""),
         standard=fields.get("standard", ""), third_party=fields["third_party"], publish=fields["publish"],
     )
+
+
+EMPTY = "不能为空"
+UNCOMPUTED = "单元格是公式，但文件中没有保存计算结果：请用 Excel 或 WPS 打开并保存后再导入，或改填数值"
+
+
+def _explain_uncomputed_formulas(data: bytes, positions: dict[str, int], problems: list[Problem]) -> None:
+    """A formula cell reads as empty when the file holds no computed value (files written by
+    programs rather than Excel or WPS). Only when cells came out empty is the file read a second
+    time, with formulas, to say so instead of 不能为空."""
+    empty = [n for n, p in enumerate(problems) if p.message == EMPTY and p.row and p.column in positions]
+    if not empty:
+        return
+    workbook = load_workbook(BytesIO(data), read_only=True, data_only=False)
+    try:
+        rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+    finally:
+        workbook.close()
+    for n in empty:
+        problem = problems[n]
+        values = rows[problem.row - 1] if problem.row - 1 < len(rows) else ()
+        index = positions[problem.column]
+        value = values[index] if index < len(values) else None
+        if isinstance(value, str) and value.startswith("="):
+            problems[n] = Problem(UNCOMPUTED, problem.row, problem.column)
 
 
 def _open_workbook(data: bytes):
@@ -254,4 +279,5 @@ def read_ledger(data: bytes) -> LedgerSheet:
             parsed.append(LedgerRow(index, item))
     if not parsed and not problems:
         problems.append(Problem("台账中没有问题行（表头下方为空）"))
+    _explain_uncomputed_formulas(data, positions, problems)
     return LedgerSheet(parsed, problems, numbers)

@@ -1,7 +1,9 @@
 """Reading a ledger workbook, without a database: dates, headers, and every problem at once."""
 from datetime import date, datetime
+from io import BytesIO
 
 import pytest
+from openpyxl import load_workbook
 
 from engine.ledger_sheet import parse_deadline, read_ledger
 from ledger_fixture import HEADER, ledger_rows, ledger_xlsx, workbook_bytes
@@ -90,6 +92,21 @@ def test_a_missing_column_does_not_hide_the_problems_of_the_rows():
         "第12行「序号」：序号「3」与第5行重复",
     ]
     assert sheet.rows == []
+
+
+def test_a_formula_saved_without_its_value_is_named_as_such():
+    """openpyxl, like other programs, writes formulas without computed values (Excel and WPS save both)."""
+    workbook = load_workbook(BytesIO(ledger_xlsx()))
+    sheet = workbook.active
+    column = HEADER.index("整改时限") + 1
+    sheet.cell(row=5, column=column).value = "=DATE(2027,1,1)"
+    sheet.cell(row=6, column=column).value = None  # and a cell that really is empty
+    buffer = BytesIO()
+    workbook.save(buffer)
+    assert [str(p) for p in read_ledger(buffer.getvalue()).problems] == [
+        "第5行「整改时限」：单元格是公式，但文件中没有保存计算结果：请用 Excel 或 WPS 打开并保存后再导入，或改填数值",
+        "第6行「整改时限」：不能为空",
+    ]
 
 
 @pytest.mark.parametrize("data,message", [
