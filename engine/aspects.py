@@ -95,8 +95,11 @@ def edit_aspects(engine, round_ref: str | int, edits: list[AspectEdit], actor: s
         removed = [existing[e.id][0] for e in edits if e.delete]
         kept = [e for e in edits if not e.delete]
         current = {a.id: i for i, (a, _) in enumerate(rows, start=1)}
-        wanted = sorted(kept, key=lambda e: (e.position if e.position is not None
-                                             else current.get(e.id, len(rows) + 1), current.get(e.id, len(rows) + 1)))
+
+        def place(e: AspectEdit) -> int:  # where the row stands now; a new one goes last
+            return current.get(e.id, len(rows) + 1)
+
+        wanted = sorted(kept, key=lambda e: (e.position if e.position is not None else place(e), place(e)))
         renamed = [(existing[e.id][0].title, e.title.strip()) for e in kept
                    if e.id is not None and existing[e.id][0].title != e.title.strip()]
         for aspect in removed:

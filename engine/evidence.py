@@ -76,11 +76,9 @@ class EvidenceStore:
         return StoredFile(hashlib.sha256(upload.content).hexdigest(), os.path.basename(upload.name.strip()),
                           len(upload.content))
 
-    def store(self, upload: Upload) -> StoredFile:
-        """Write the file (atomically, once per content) and return what identifies it."""
-        described = self.describe(upload)
-        self.files.put(upload.content)
-        return described
+    def write(self, upload: Upload, described: StoredFile) -> None:
+        """Write a described file (atomically, once per content); its hash is not computed again."""
+        self.files.put(upload.content, described.sha256)
 
     def read(self, sha256: str) -> bytes:
         return self.files.read(sha256)

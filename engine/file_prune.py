@@ -31,10 +31,11 @@ def _unreferenced(store: ContentStore, referenced: set[str], cutoff: datetime) -
     for path in store.files():
         if path.name in referenced:
             continue
-        if _modified(path) > cutoff:
+        stat = path.stat()
+        if datetime.fromtimestamp(stat.st_mtime, timezone.utc) > cutoff:
             recent += 1
         else:
-            old.append((path, path.stat().st_size))
+            old.append((path, stat.st_size))
     return old, recent
 
 

@@ -34,9 +34,9 @@ class ContentStore:
     def path_of(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
-    def put(self, content: bytes) -> str:
-        """Store the bytes (once per content) and return their SHA-256."""
-        digest = hashlib.sha256(content).hexdigest()
+    def put(self, content: bytes, digest: str | None = None) -> str:
+        """Store the bytes (once per content) and return their SHA-256 (`digest` if the caller has it)."""
+        digest = digest or hashlib.sha256(content).hexdigest()
         target = self.path_of(digest)
         try:
             os.utime(target)  # stored already: mark it as just used, so pruning leaves it alone

@@ -184,8 +184,9 @@ def _complete(engine, task_id: str, data: dict, user_id: int, password: str | No
               files: tuple[Upload, ...]) -> dict:
     if not isinstance(data, dict):
         raise InvalidInput("表单数据必须是一个对象", {"_form": "表单数据必须是 JSON 对象"})
-    for upload in files:
-        engine.evidence.check(upload)
+    # Checked and hashed before anything else; written last (before the commit), so a refused form
+    # leaves no file behind.
+    stored = [engine.evidence.describe(upload) for upload in files]
     with engine.db.transaction() as session:
         user = _user(session, user_id)
         row = _task_or_conflict(session, task_id)
@@ -205,8 +206,6 @@ def _complete(engine, task_id: str, data: dict, user_id: int, password: str | No
 
         schema = spec.forms.get(row.form_key) if row.form_key else {"type": "object"}
         field = files_field(schema)
-        # Hashed now, written last (before the commit): a refused form leaves no file behind.
-        stored = [engine.evidence.describe(upload) for upload in files]
         if stored:
             data = {**data, field: _merge_evidence(data.get(field, []), [s.as_data() for s in stored])}
         validate(schema, data)
@@ -238,8 +237,8 @@ def _complete(engine, task_id: str, data: dict, user_id: int, password: str | No
         if signature is not None:
             details.update(decision=signature.decision, digest=signature.digest)
         audit.append(session, "signoff" if signature else "task.complete", "task", task_id, user.name, **details)
-        for upload in files:
-            engine.evidence.store(upload)
+        for upload, described in zip(files, stored):
+            engine.evidence.write(upload, described)
         return {
             "id": task_id, "item_id": item.id, "step": row.name, "item_status": item.status,
             "decision": DECISION_TEXT.get(data.get("decision")) if row.signoff else None,
