@@ -17,7 +17,8 @@ from engine.ledger_import import LedgerRefused
 from engine.lights import LIGHT_TEXT
 from engine.round_access import (
     MAX_LEDGER_BYTES, ROUND_FORM_FIELDS, aspects_to_manage_for, create_round_for, dashboard_for, edit_aspects_for,
-    export_for, import_apply_for, import_preview_for, report_for, report_pdf_for, round_for, round_to_manage_for, rounds_for, update_round_for,
+    export_for, import_apply_for, import_preview_for, report_for, report_pdf_for, round_for, round_to_manage_for,
+    rounds_for, update_round_for,
 )
 
 from . import engine
