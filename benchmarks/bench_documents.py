@@ -6,11 +6,11 @@ import time
 import tracemalloc
 from datetime import date, timedelta
 
-from engine.closure_pdf import render_and_sign, sample_record
-from engine.ledger import NewItem, add_round, create_item, find_round
-from engine.models import CATEGORIES
-from engine.progress_report import progress_report, render_progress_pdf
-from engine.signing import credentials, init_dev_certificate
+from engine.closure.pdf import render_and_sign, sample_record
+from engine.ledger.items import NewItem, add_round, create_item, find_round
+from engine.store.models import CATEGORIES
+from engine.reports.progress import progress_report, render_progress_pdf
+from engine.closure.signing import credentials, init_dev_certificate
 
 from .harness import summary
 

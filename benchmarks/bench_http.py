@@ -18,9 +18,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import update
 
 from engine.cli.setup import default_workers
-from engine.ledger import NewItem, add_round, create_item, find_round
-from engine.models import IMMEDIATE, User
-from engine.directory import add_user
+from engine.ledger.items import NewItem, add_round, create_item, find_round
+from engine.store.models import IMMEDIATE, User
+from engine.people.directory import add_user
 
 from .bench_engine import DEADLINE, FIX
 from .harness import fresh_engine, summary

@@ -7,9 +7,9 @@ import tracemalloc
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from engine.ledger import add_round
-from engine.ledger_import import apply_import, preview_import
-from engine.models import CATEGORIES
+from engine.ledger.items import add_round
+from engine.ledger.xlsx.importing import apply_import, preview_import
+from engine.store.models import CATEGORIES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from ledger_fixture import ASPECTS, HEADER, PROBLEMS, workbook_bytes  # noqa: E402

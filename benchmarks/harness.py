@@ -12,8 +12,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from engine import Engine, Settings
-from engine.deploy import deploy_defaults
-from engine.schema import upgrade
+from engine.process.deploy import deploy_defaults
+from engine.store.schema import upgrade
 
 PG_BASE = os.environ.get("RECTIFY_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 PG_SCHEMA = "rectify_bench"

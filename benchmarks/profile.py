@@ -15,10 +15,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event  # noqa: E402
 
-from engine.closure_pdf import render_and_sign, sample_record  # noqa: E402
-from engine.directory import user_id_of  # noqa: E402
-from engine.signing import credentials, init_dev_certificate  # noqa: E402
-from engine.tasks import complete_task  # noqa: E402
+from engine.closure.pdf import render_and_sign, sample_record  # noqa: E402
+from engine.people.directory import user_id_of  # noqa: E402
+from engine.closure.signing import credentials, init_dev_certificate  # noqa: E402
+from engine.work.tasks import complete_task  # noqa: E402
 
 from .bench_engine import EVIDENCE, FIX, _cast, _item, _open_task, engine_has_cast  # noqa: E402
 from .harness import fresh_engine  # noqa: E402

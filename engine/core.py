@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from .bpmn import ProcessRuntime
-from .clock import CLOCK, Clock
-from .config import Settings
-from .db import Database
-from .evidence import EvidenceStore
-from .filestore import ContentStore
-from .lights import LightRules
+from engine.process.bpmn import ProcessRuntime
+from engine.clock import CLOCK, Clock
+from engine.config import Settings
+from engine.store.db import Database
+from engine.work.evidence import EvidenceStore
+from engine.store.filestore import ContentStore
+from engine.ledger.lights import LightRules
 
 
 class Engine:

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from . import audit
-from .clock import CLOCK
-from .directory import add_user_in, user_summary
-from .ledger import NewItem, create_item
-from .passwords import hash_password
-from .models import (
+from engine.store import audit
+from engine.clock import CLOCK
+from engine.people.directory import add_user_in, user_summary
+from engine.ledger.items import NewItem, create_item
+from engine.people.passwords import hash_password
+from engine.store.models import (
     ADMIN, DESIGNER, DISCIPLINE, HEAD, IMMEDIATE, LEADER, LONG_TERM, OFFICE, OFFICER, TIME_LIMITED, UNIT_HEAD,
     Round,
 )

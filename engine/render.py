@@ -8,7 +8,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from .errors import EngineError
+from engine.errors import EngineError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Only inline data: URLs (e.g. an embedded image) may be fetched.

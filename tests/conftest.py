@@ -15,8 +15,8 @@ os.environ.setdefault("RECTIFY_PASSWORD_PROFILE", "test")
 from sqlalchemy import create_engine, text
 
 from engine import Engine, Settings
-from engine.deploy import deploy_defaults
-from engine.schema import upgrade
+from engine.process.deploy import deploy_defaults
+from engine.store.schema import upgrade
 
 PG_URL = os.environ.get(
     "RECTIFY_TEST_POSTGRES_URL",

@@ -8,7 +8,7 @@ from io import BytesIO
 
 from openpyxl import Workbook
 
-from engine.models import IMMEDIATE as IM, LONG_TERM as LT, TIME_LIMITED as TL
+from engine.store.models import IMMEDIATE as IM, LONG_TERM as LT, TIME_LIMITED as TL
 from helpers import TODAY  # the body's date, as the engine counts days
 
 ASPECTS = [

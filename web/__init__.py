@@ -11,7 +11,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from engine import Engine, EngineError, Settings
-from engine.closure_pdf import human_size
+from engine.closure.pdf import human_size
 from engine.config import REPO_ROOT
 
 csrf = CSRFProtect()
@@ -89,7 +89,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     def navigation():
         if not current_user.is_authenticated:
             return {}
-        from engine.tasks import inbox_count
+        from engine.work.tasks import inbox_count
 
         if "inbox_count" not in g:
             g.inbox_count = inbox_count(app.extensions["rectify"], current_user.id)

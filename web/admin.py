@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
-from engine.document_access import admin_overview
+from engine.access.records import admin_overview
 
 from . import engine
 

@@ -7,7 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from engine.errors import Forbidden, InvalidInput
-from engine.logins import change_password, load_user, login
+from engine.people.logins import change_password, load_user, login
 
 from . import client_address, engine, login_manager
 

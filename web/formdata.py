@@ -7,7 +7,7 @@ import re
 
 from werkzeug.datastructures import FileStorage, ImmutableMultiDict
 
-from engine.evidence import Upload
+from engine.work.evidence import Upload
 
 
 def _convert(prop: dict, raw: str):

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 from flask_login import current_user, login_required
 
-from engine.access import filter_choices
-from engine.lights import LIGHT_TEXT, LIGHTS
-from engine.models import CATEGORIES
-from engine.tasks import InboxFilter, inbox
+from engine.access.items import filter_choices
+from engine.ledger.lights import LIGHT_TEXT, LIGHTS
+from engine.store.models import CATEGORIES
+from engine.work.tasks import InboxFilter, inbox
 
 from . import engine
 

@@ -7,10 +7,10 @@ from io import BytesIO
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from engine.access import ItemFilter, diagram_for, evidence_for, filter_choices, items_for
-from engine.document_access import closure_file_for, generate_closure_for, item_page_for, signature_chain_for
-from engine.lights import LIGHT_TEXT, LIGHTS
-from engine.models import CATEGORIES, ITEM_STATUSES
+from engine.access.items import ItemFilter, diagram_for, evidence_for, filter_choices, items_for
+from engine.access.records import closure_file_for, generate_closure_for, item_page_for, signature_chain_for
+from engine.ledger.lights import LIGHT_TEXT, LIGHTS
+from engine.store.models import CATEGORIES, ITEM_STATUSES
 
 from . import engine
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from engine.document_access import MAX_VERIFY_BYTES, oversize, verify_upload
+from engine.access.records import MAX_VERIFY_BYTES, oversize, verify_upload
 from engine.errors import InvalidInput
 
 from . import engine

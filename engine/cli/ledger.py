@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import click
 
-from . import emit, handled, local_time, main
-from ..ledger import NewItem, add_item, add_round, item_detail, list_items, list_rounds, parse_date
-from ..models import CATEGORIES
+from engine.cli.base import emit, handled, local_time, main
+from engine.ledger.items import NewItem, add_item, add_round, item_detail, list_items, list_rounds, parse_date
+from engine.store.models import CATEGORIES
 
 
 @main.group()

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import click
 
-from . import emit, handled, main
-from ..directory import add_user, list_users, set_password
-from ..models import ROLES
+from engine.cli.base import emit, handled, main
+from engine.people.directory import add_user, list_users, set_password
+from engine.store.models import ROLES
 
 
 @main.group()

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import click
 
-from . import emit, handled, main
-from .ledger import rounds
-from ..dashboard import dashboard as dashboard_figures
-from ..errors import InvalidInput
-from ..ledger import update_round_report_text
-from ..progress_report import progress_report, render_progress_html, render_progress_pdf
+from engine.cli.base import emit, handled, main
+from engine.cli.ledger import rounds
+from engine.reports.dashboard import dashboard as dashboard_figures
+from engine.errors import InvalidInput
+from engine.ledger.items import update_round_report_text
+from engine.reports.progress import progress_report, render_progress_html, render_progress_pdf
 
 
 def _text_option(value: str | None, path: Path | None, option: str) -> str | None:

@@ -5,10 +5,11 @@ import os
 
 import click
 
-from . import emit, handled, main
-from .. import schema, signing
-from ..demo import DEMO_BODY, DEMO_PASSWORD, install_demo
-from ..deploy import deploy_defaults
+from engine.cli.base import emit, handled, main
+from engine.store import schema
+from engine.closure import signing
+from engine.demo import DEMO_BODY, DEMO_PASSWORD, install_demo
+from engine.process.deploy import deploy_defaults
 
 
 @main.command("init-db")

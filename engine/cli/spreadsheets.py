@@ -7,10 +7,10 @@ from pathlib import Path
 
 import click
 
-from . import emit, fail, handled, main
-from ..ledger import get_round
-from ..ledger_export import export_ledger
-from ..ledger_import import LedgerRefused, apply_import, preview_import
+from engine.cli.base import emit, fail, handled, main
+from engine.ledger.items import get_round
+from engine.ledger.xlsx.export import export_ledger
+from engine.ledger.xlsx.importing import LedgerRefused, apply_import, preview_import
 
 
 @main.group()

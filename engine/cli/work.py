@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from . import emit, handled, main
-from ..directory import user_id_of
-from ..errors import InvalidInput
-from ..evidence import Upload
-from ..tasks import complete_task, inbox, task_detail, InboxFilter
-from ..tick import tick as run_tick
+from engine.cli.base import emit, handled, main
+from engine.people.directory import user_id_of
+from engine.errors import InvalidInput
+from engine.work.evidence import Upload
+from engine.work.tasks import complete_task, inbox, task_detail, InboxFilter
+from engine.process.timers import tick as run_tick
 
 
 @main.group()

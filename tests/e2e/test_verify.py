@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from engine.signing import init_dev_certificate
+from engine.closure.signing import init_dev_certificate
 
 from helpers import FIX, do, evidence, sign
 from test_walk import NO_OVERFLOW, login, logout, world  # noqa: F401 — `world` is a fixture

@@ -5,9 +5,9 @@ import re
 import pytest
 
 from engine.demo import DEMO_USERS
-from engine.directory import add_user
-from engine.ledger import NewItem, add_item, add_round
-from engine.models import IMMEDIATE
+from engine.people.directory import add_user
+from engine.ledger.items import NewItem, add_item, add_round
+from engine.store.models import IMMEDIATE
 
 from helpers import DEADLINE, FEEDBACK, PASSWORD
 

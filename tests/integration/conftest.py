@@ -1,6 +1,6 @@
 import pytest
 
-from engine.models import IMMEDIATE
+from engine.store.models import IMMEDIATE
 
 from helpers import new_item, new_round, people
 

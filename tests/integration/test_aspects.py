@@ -2,12 +2,12 @@
 import pytest
 from sqlalchemy import select
 
-from engine.aspects import AspectEdit, edit_aspects, list_aspects
+from engine.ledger.aspects import AspectEdit, edit_aspects, list_aspects
 from engine.errors import InvalidInput
-from engine.ledger import NewItem, add_item
-from engine.models import IMMEDIATE, AuditEntry
-from engine.round_access import round_for
-from engine.directory import user_id_of
+from engine.ledger.items import NewItem, add_item
+from engine.store.models import IMMEDIATE, AuditEntry
+from engine.access.rounds import round_for
+from engine.people.directory import user_id_of
 
 from helpers import DEADLINE, new_round, people
 

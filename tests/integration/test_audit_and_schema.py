@@ -4,9 +4,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import text
 
-from engine.audit import verify_chain
-from engine.models import IMMEDIATE, Base
-from engine.signoff import verify_item_chain
+from engine.store.audit import verify_chain
+from engine.store.models import IMMEDIATE, Base
+from engine.work.signoff import verify_item_chain
 
 from helpers import FIX, do, evidence, new_item, new_round, people, sign, without_triggers
 

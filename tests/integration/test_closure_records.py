@@ -8,17 +8,17 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine import signing
+from engine.closure import signing
 from engine.canonical import digest_of
-from engine.closure import record_data, record_digest
-from engine.closure_pdf import render_and_sign
-from engine.documents import (
+from engine.closure.content import record_data, record_digest
+from engine.closure.pdf import render_and_sign
+from engine.closure.records import (
     closure_record, document_file, item_closure_documents, latest_closure_pdf, signature_chain_json,
 )
 from engine.errors import Conflict
-from engine.ledger import item_detail
-from engine.models import AuditEntry, Item
-from engine.verification import CERTIFICATE, MATCHES, REGISTERED, SIGNATURE, verify_pdf
+from engine.ledger.items import item_detail
+from engine.store.models import AuditEntry, Item
+from engine.closure.verification import CERTIFICATE, MATCHES, REGISTERED, SIGNATURE, verify_pdf
 
 from helpers import FIX, do, evidence, sign, without_triggers
 

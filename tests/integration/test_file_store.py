@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine.audit import chain_status
+from engine.store.audit import chain_status
 from engine.clock import CLOCK
 from engine.errors import InvalidInput
-from engine.file_prune import prune_files
-from engine.models import AuditEntry
+from engine.store.file_prune import prune_files
+from engine.store.models import AuditEntry
 
 from helpers import FIX, do, evidence
 

@@ -2,13 +2,13 @@
 import pytest
 from sqlalchemy import func, select
 
-from engine.audit import verify_chain
+from engine.store.audit import verify_chain
 from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.ledger import item_detail
-from engine.logins import MAX_FAILURES, login
-from engine.models import IMMEDIATE, AuditEntry, ProcessInstance, Signature, Timer
-from engine.tasks import complete_task
-from engine.directory import add_user, user_id_of
+from engine.ledger.items import item_detail
+from engine.people.logins import MAX_FAILURES, login
+from engine.store.models import IMMEDIATE, AuditEntry, ProcessInstance, Signature, Timer
+from engine.work.tasks import complete_task
+from engine.people.directory import add_user, user_id_of
 
 from helpers import FIX, PASSWORD, do, evidence, new_item, open_tasks, sign, task_id
 
@@ -21,7 +21,7 @@ def test_return_once_then_sign_off_closes_the_item(engine, item):
     sign(engine, item, "unit_head_review", "李娜", "reject", "佐证不全，请补充银行回单")
     # Back with the officer, who sees why.
     tid = task_id(engine, item, "fix_task")
-    from engine.tasks import task_detail
+    from engine.work.tasks import task_detail
     assert task_detail(engine, tid)["data"]["opinion"] == "佐证不全，请补充银行回单"
 
     do(engine, item, "fix_task", "张伟", FIX | {"result": "补充银行回单"}, files=evidence("回单.pdf", b"%PDF-1.4 receipt"))
@@ -89,7 +89,7 @@ def test_form_errors_name_the_field_in_chinese_and_change_nothing(engine, item):
 
 
 def test_forbidden_file_type_is_refused(engine, item):
-    from engine.evidence import Upload
+    from engine.work.evidence import Upload
     with pytest.raises(InvalidInput, match="类型不允许"):
         do(engine, item, "fix_task", "张伟", FIX, files=(Upload("病毒.exe", b"MZ..."),))
     with pytest.raises(InvalidInput) as renamed:  # the same program renamed to look like a document
@@ -104,7 +104,7 @@ def test_forbidden_file_type_is_refused(engine, item):
     ("说明.txt", "整改说明".encode("gb18030")), ("电子公文.ofd", b"PK\x03\x04..."),
 ])
 def test_real_documents_of_each_kind_are_accepted(engine, item, name, content):
-    from engine.evidence import Upload
+    from engine.work.evidence import Upload
     result = do(engine, item, "fix_task", "张伟", FIX, files=(Upload(name, content),))
     assert result["evidence"][0]["name"] == name
 

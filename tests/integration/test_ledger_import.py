@@ -3,11 +3,11 @@ comes in whole and starts every path; a bad one is refused whole and writes noth
 import pytest
 from sqlalchemy import func, select
 
-from engine.audit import verify_chain
+from engine.store.audit import verify_chain
 from engine.errors import InvalidInput
-from engine.ledger import get_round, list_items, update_round, update_round_report_text
-from engine.ledger_import import LedgerRefused, apply_import, preview_import
-from engine.models import (
+from engine.ledger.items import get_round, list_items, update_round, update_round_report_text
+from engine.ledger.xlsx.importing import LedgerRefused, apply_import, preview_import
+from engine.store.models import (
     AuditEntry, Aspect, InboxTask, Item, ProcessInstance, RoleGrant, Unit, User,
 )
 

@@ -3,9 +3,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from engine.ledger import item_detail
-from engine.models import LONG_TERM, TIME_LIMITED
-from engine.tick import tick
+from engine.ledger.items import item_detail
+from engine.store.models import LONG_TERM, TIME_LIMITED
+from engine.process.timers import tick
 
 from helpers import do, evidence, new_item, new_round, open_tasks, people, sign
 
@@ -78,8 +78,8 @@ LT_PLAN = {"mechanism": "建立招投标全过程监管机制",
 
 def enact(engine, item):
     for task in [t for t in open_tasks(engine, item) if t["bpmn_id"] == "rule_enactment"]:
-        from engine.tasks import complete_task
-        from engine.directory import user_id_of
+        from engine.work.tasks import complete_task
+        from engine.people.directory import user_id_of
         complete_task(engine, task["id"], {"title": task["step"].split("：")[-1], "doc_number": "市政〔2026〕1号",
                                            "issued_on": "2026-05-01"}, user_id_of(engine, "王强"), None,
                       evidence(f"{task['id'][:8]}.pdf", b"%PDF-1.4 " + task["id"].encode()))

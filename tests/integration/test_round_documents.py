@@ -9,12 +9,12 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from engine.dashboard import dashboard
-from engine.ledger import item_detail, list_items, update_round_report_text
-from engine.ledger_export import export_ledger
-from engine.ledger_import import apply_import
-from engine.models import Item
-from engine.progress_report import progress_report, render_progress_html, render_progress_pdf
+from engine.reports.dashboard import dashboard
+from engine.ledger.items import item_detail, list_items, update_round_report_text
+from engine.ledger.xlsx.export import export_ledger
+from engine.ledger.xlsx.importing import apply_import
+from engine.store.models import Item
+from engine.reports.progress import progress_report, render_progress_html, render_progress_pdf
 
 from helpers import FEEDBACK, do, evidence, new_round, people, sign
 from ledger_fixture import ASPECTS, HEADER, TODAY, ledger_rows, workbook_bytes

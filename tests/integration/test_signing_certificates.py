@@ -12,13 +12,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from engine import signing
+from engine.closure import signing
 from engine.cli import main
 from engine.demo import DEMO_PASSWORD
-from engine.documents import closure_record, document_file, item_closure_documents
+from engine.closure.records import closure_record, document_file, item_closure_documents
 from engine.errors import Conflict, InvalidInput
-from engine.models import IMMEDIATE
-from engine.verification import CERTIFICATE, verify_pdf
+from engine.store.models import IMMEDIATE
+from engine.closure.verification import CERTIFICATE, verify_pdf
 
 from helpers import FIX, do, evidence, new_item, new_round, people, sign
 

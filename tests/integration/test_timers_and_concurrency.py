@@ -5,12 +5,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from engine.directory import user_id_of
+from engine.people.directory import user_id_of
 from engine.errors import Conflict
-from engine.ledger import item_detail
-from engine.models import IMMEDIATE, InboxTask, ProcessInstance
-from engine.tasks import complete_task
-from engine.tick import tick
+from engine.ledger.items import item_detail
+from engine.store.models import IMMEDIATE, InboxTask, ProcessInstance
+from engine.work.tasks import complete_task
+from engine.process.timers import tick
 
 from helpers import FIX, do, evidence, new_item, new_round, open_tasks, people, sign, task_id
 

@@ -1,12 +1,12 @@
 """Deployed versions: running items keep theirs; a fresh engine (new process, empty spec cache)
 restores an instance mid-path and carries on."""
 from engine import Engine
-from engine.deploy import deploy_file
-from engine.ledger import item_detail
-from engine.models import IMMEDIATE, LONG_TERM, TIME_LIMITED
+from engine.process.deploy import deploy_file
+from engine.ledger.items import item_detail
+from engine.store.models import IMMEDIATE, LONG_TERM, TIME_LIMITED
 from engine.config import REPO_ROOT
-from engine.directory import user_id_of
-from engine.tasks import complete_task
+from engine.people.directory import user_id_of
+from engine.work.tasks import complete_task
 
 from helpers import FIX, do, evidence, new_item, new_round, open_tasks, people, sign
 

@@ -3,8 +3,8 @@ from pathlib import Path
 
 from SpiffWorkflow.util.task import TaskState
 
-from engine.bpmn import LoadedVersion, ProcessRuntime, parse_process
-from engine.compaction import compact
+from engine.process.bpmn import LoadedVersion, ProcessRuntime, parse_process
+from engine.process.compaction import compact
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "loop.bpmn"
 

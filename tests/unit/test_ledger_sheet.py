@@ -5,7 +5,7 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from engine.ledger_sheet import parse_deadline, read_ledger
+from engine.ledger.xlsx.sheet import parse_deadline, read_ledger
 from ledger_fixture import HEADER, ledger_rows, ledger_xlsx, workbook_bytes
 
 

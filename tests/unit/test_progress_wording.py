@@ -3,8 +3,8 @@ from datetime import date
 
 import pytest
 
-from engine.models import STATUS_CLOSED, STATUS_OPEN
-from engine.progress_report import (
+from engine.store.models import STATUS_CLOSED, STATUS_OPEN
+from engine.reports.progress import (
     chinese_number, date_range, done_text, problem_heading, sentence, status_text,
 )
 

@@ -11,9 +11,9 @@ from engine.canonical import canonical_json, digest_of
 from engine.clock import CLOCK
 from engine.config import REPO_ROOT
 from engine.errors import InvalidInput
-from engine.forms import load_form, schema_problems, validate
-from engine.lights import LightRules
-from engine.signoff import evidence_hashes
+from engine.process.forms import load_form, schema_problems, validate
+from engine.ledger.lights import LightRules
+from engine.work.signoff import evidence_hashes
 
 SH = ZoneInfo("Asia/Shanghai")
 RULES = LightRules("Asia/Shanghai", 7, 30)

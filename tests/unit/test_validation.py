@@ -6,7 +6,7 @@ from click.testing import CliRunner
 
 from engine.cli import main
 from engine.config import REPO_ROOT
-from engine.validation import validate_file
+from engine.process.validation import validate_file
 
 IMMEDIATE = (REPO_ROOT / "workflows" / "immediate.bpmn").read_text(encoding="utf-8")
 FORMS = REPO_ROOT / "forms"

@@ -5,9 +5,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from engine.ledger import NewItem, add_item
-from engine.models import IMMEDIATE, TIME_LIMITED, Unit
-from engine.tick import tick
+from engine.ledger.items import NewItem, add_item
+from engine.store.models import IMMEDIATE, TIME_LIMITED, Unit
+from engine.process.timers import tick
 
 from helpers import TODAY, new_round
 

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.routing import IntegerConverter
 
-from engine.ledger import item_detail
-from engine.models import IMMEDIATE, AuditEntry, EvidenceFile, TaskRecord
+from engine.ledger.items import item_detail
+from engine.store.models import IMMEDIATE, AuditEntry, EvidenceFile, TaskRecord
 from web import create_app
 
 from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, people, sign, task_id
@@ -223,7 +223,7 @@ def test_diagram_marks_finished_and_current_steps(client, auth, engine, item):
 def test_item_history_shows_people_and_the_processs_own_events(client, auth, engine, item):
     from datetime import datetime, timedelta, timezone
 
-    from engine.tick import tick
+    from engine.process.timers import tick
 
     tick(engine, datetime.now(timezone.utc) + timedelta(days=100))  # past deadline + 30 days: 问责 task
     do(engine, item, "fix_task", "张伟", FIX, files=evidence())

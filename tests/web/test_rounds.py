@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-import engine.round_access as round_access
-from engine.ledger import get_round, item_detail, list_items, list_rounds
+import engine.access.rounds as round_access
+from engine.ledger.items import get_round, item_detail, list_items, list_rounds
 from web.charts import bars
 
 from helpers import do, evidence, new_round, sign
@@ -319,7 +319,7 @@ def test_chart_labels_are_escaped():
 
 def test_office_edits_the_aspects_and_a_bad_row_changes_nothing(client, engine, round_id):
     imported(client, round_id)
-    from engine.aspects import list_aspects
+    from engine.ledger.aspects import list_aspects
 
     before = list_aspects(engine, round_id)
     page = client.get(f"/rounds/{round_id}/aspects").get_data(as_text=True)

@@ -8,9 +8,9 @@ import shutil
 import pytest
 
 from engine import Engine, Settings
-from engine.documents import document_file, item_closure_documents
-from engine.models import IMMEDIATE
-from engine.signing import init_dev_certificate
+from engine.closure.records import document_file, item_closure_documents
+from engine.store.models import IMMEDIATE
+from engine.closure.signing import init_dev_certificate
 from web import create_app
 
 from helpers import FIX, do, evidence, new_item, new_round, people, sign, without_triggers

@@ -1,0 +1,110 @@
+"""Who may see what (DESIGN.md §2): officers and unit heads their own unit's items; leaders, 整改办,
+纪检 and admins every item of the body. Load (404) → check (403) → act."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from engine.errors import Forbidden, NotFound
+from engine.ledger.items import ITEM_FACTS, get_item, item_detail, item_summary
+from engine.store.models import Aspect, EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord, User, person_with_roles
+
+NOT_YOURS = "该事项属于其他单位，您无权查看"
+
+
+def viewer(session: Session, user_id: int) -> User:
+    user = person_with_roles(session, user_id)
+    if user is None or not user.active:
+        raise Forbidden("请先登录")
+    return user
+
+
+def require_role(session: Session, user_id: int, *roles: str) -> User:
+    """The signed-in user, if they hold one of `roles` (else 403 naming the roles)."""
+    user = viewer(session, user_id)
+    if not user.roles & set(roles):
+        raise Forbidden(f"需要以下角色之一：{'、'.join(roles)}")
+    return user
+
+
+def check_item(user: User, item: Item) -> None:
+    if not (user.sees_all_units or item.unit_id == user.unit_id):
+        raise Forbidden(NOT_YOURS)
+
+
+def item_for(engine, item_id: int, user_id: int) -> dict:
+    with engine.db.reading() as session:
+        check_item(viewer(session, user_id), get_item(session, item_id))
+    return item_detail(engine, item_id)
+
+
+def evidence_for(engine, item_id: int, sha256: str, user_id: int) -> tuple[str, bytes]:
+    """(file name, content) of an evidence file of an item the user may see."""
+    with engine.db.reading() as session:
+        check_item(viewer(session, user_id), get_item(session, item_id))
+        row = session.execute(select(EvidenceFile).where(
+            EvidenceFile.item_id == item_id, EvidenceFile.sha256 == sha256)).scalars().first()
+        if row is None:
+            raise NotFound("文件不存在")
+        return row.name, engine.evidence.read(sha256)
+
+
+def diagram_for(engine, item_id: int, user_id: int) -> dict:
+    """The BPMN of the item's process version with the finished and current steps."""
+    with engine.db.reading() as session:
+        check_item(viewer(session, user_id), get_item(session, item_id))
+        instance = session.execute(select(ProcessInstance).where(ProcessInstance.item_id == item_id)
+                                   .order_by(ProcessInstance.id.desc())).unique().scalars().first()
+        if instance is None:
+            raise NotFound("该事项没有流程")
+        done = set(session.execute(select(TaskRecord.bpmn_id).where(
+            TaskRecord.item_id == item_id, TaskRecord.outcome == "completed")).scalars())
+        current = set(session.execute(select(InboxTask.bpmn_id).where(InboxTask.item_id == item_id)).scalars())
+        return {"xml": instance.version.bpmn_xml, "done": sorted(done - current), "current": sorted(current)}
+
+
+@dataclass
+class ItemFilter:
+    round_id: int | None = None
+    aspect_id: int | None = None
+    category: str | None = None
+    unit_id: int | None = None
+    light: str | None = None
+    status: str | None = None
+    search: str | None = None
+
+
+def items_for(engine, user_id: int, filters: ItemFilter) -> list[dict]:
+    with engine.db.reading() as session:
+        user = viewer(session, user_id)
+        query = select(Item).options(*ITEM_FACTS).order_by(Item.round_id, Item.aspect_id, Item.id)
+        if not user.sees_all_units:
+            query = query.where(Item.unit_id == user.unit_id)
+        for column, value in ((Item.round_id, filters.round_id), (Item.aspect_id, filters.aspect_id),
+                              (Item.category, filters.category), (Item.unit_id, filters.unit_id),
+                              (Item.light, filters.light), (Item.status, filters.status)):
+            if value:
+                query = query.where(column == value)
+        if filters.search:
+            pattern = f"%{filters.search.strip()}%"
+            query = query.where(or_(Item.title.like(pattern), Item.description.like(pattern), Item.number == filters.search.strip()))
+        return [item_summary(i) | {"round_id": i.round_id} for i in session.execute(query).unique().scalars()]
+
+
+def filter_choices(engine, user_id: int) -> dict:
+    """Rounds, aspects and units to offer in the item filters."""
+    from engine.store.models import Round, Unit
+
+    with engine.db.reading() as session:
+        user = viewer(session, user_id)
+        units = session.execute(select(Unit).order_by(Unit.name)).scalars().all()
+        if not user.sees_all_units:
+            units = [u for u in units if u.id == user.unit_id]
+        return {
+            "rounds": [{"id": r.id, "name": r.name} for r in session.execute(select(Round).order_by(Round.id)).scalars()],
+            "aspects": [{"id": a.id, "round_id": a.round_id, "title": a.title}
+                        for a in session.execute(select(Aspect).order_by(Aspect.round_id, Aspect.position)).scalars()],
+            "units": [{"id": u.id, "name": u.name} for u in units],
+        }

@@ -1,0 +1,163 @@
+"""Verifying a closure record anyone hands us (`rectify pdf verify`, the public /verify page).
+
+Four checks, each with a Chinese reason, all of which must pass:
+  1. 数字签名 — the PAdES signature is intact, valid and covers the whole file (no byte changed, nothing
+     appended after signing);
+  2. 签名证书 — it was made by this body's signing certificate (the one in use, or an earlier one of
+     ours kept after replacement);
+  3. 登记 — the file is, byte for byte, a record this system made (a `documents` row by SHA-256);
+  4. 与数据库一致 — the record it carries, recomputed from the database today over the same rows,
+     is the same (signatures, evidence, work, item fields, closing time), and the item's signature
+     chain is unbroken.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from engine.closure import signing
+from engine.closure.content import differences, record_data, record_digest
+from engine.closure.pdf import ATTACHMENT
+from engine.closure.records import document_view
+from engine.errors import NotFound
+from engine.store.models import Document, Item
+from engine.closure.pades import SignatureCheck, check_pdf
+from engine.work.signoff import verify_item_chain
+
+SIGNATURE, CERTIFICATE, REGISTERED, MATCHES = "数字签名", "签名证书", "登记", "与数据库一致"
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    message: str
+
+
+@dataclass
+class VerificationReport:
+    ok: bool
+    checks: list[Check]
+    sha256: str
+    size: int
+    signer: str | None = None
+    signer_fingerprint: str | None = None
+    signing_time: str | None = None  # ISO, as the signature states it
+    signing_time_local: str | None = None  # the same in the engine's time zone (北京时间)
+    verification_code: str | None = None
+    document: dict | None = None
+    item: dict | None = None  # {id, number, title, round, status}
+    summary: str = ""
+    matched: list[str] = field(default_factory=list)  # what matched, for people
+
+    def as_dict(self) -> dict:
+        value = asdict(self)
+        value["id"] = self.verification_code or self.sha256
+        return value
+
+
+def _embedded(check: SignatureCheck) -> dict | None:
+    """The record the PDF carries as its attachment, or None if it cannot be read."""
+    try:
+        names = check.reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
+        for i in range(0, len(names), 2):
+            spec = names[i + 1]
+            if str(spec.get("/UF", spec.get("/F"))) == ATTACHMENT or str(names[i]) == ATTACHMENT:
+                return json.loads(spec["/EF"]["/F"].data.decode("utf-8"))
+    except Exception:  # noqa: BLE001 — a damaged or foreign file simply carries no readable record
+        return None
+    return None
+
+
+def _certificate_check(known_list: list[signing.KnownCertificate], check: SignatureCheck) -> tuple[Check, str | None]:
+    if check.signer is None:
+        return Check(CERTIFICATE, False, "无法确定签署者（签名缺失或无法读取）"), None
+    fp = signing.fingerprint(check.signer)
+    name = signing.display_name(check.signer.subject)
+    known = {k.fingerprint: k for k in known_list}
+    if not known:
+        return Check(CERTIFICATE, False, f"本系统尚未配置签名证书，无法确认签署者「{name}」"), fp
+    mine = known.get(fp)
+    if mine is None:
+        return Check(CERTIFICATE, False, f"签署者「{name}」（指纹 {fp[:16]}…）不是本单位配置的签名证书"), fp
+    cert, when = mine.certificate, check.signing_time
+    if when is not None and not (cert.not_valid_before_utc <= when <= cert.not_valid_after_utc):
+        return Check(CERTIFICATE, False, f"签署时间 {when:%Y-%m-%d} 不在证书「{name}」的有效期内"), fp
+    if check.sound and not check.trusted:  # pyHanko judges trust only for an intact signature
+        return Check(CERTIFICATE, False, f"签署证书「{name}」的证书链无法验证"), fp
+    which = "本单位当前的签名证书" if mine.current else "本单位此前使用的签名证书（已更换）"
+    return Check(CERTIFICATE, True, f"由{which}「{name}」签署（指纹 {fp[:16]}…）"), fp
+
+
+def verify_pdf(engine, data: bytes) -> VerificationReport:
+    sha = hashlib.sha256(data).hexdigest()
+    known = signing.known_certificates(engine)
+    check = check_pdf(data, [k.certificate for k in known], [c for k in known for c in k.chain])
+    report = VerificationReport(ok=False, checks=[], sha256=sha, size=len(data))
+    tz = ZoneInfo(engine.settings.timezone)
+    if check.signing_time is not None:
+        report.signing_time = check.signing_time.isoformat()
+        report.signing_time_local = check.signing_time.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    if check.signer is not None:
+        report.signer = signing.display_name(check.signer.subject)
+
+    report.checks.append(Check(SIGNATURE, check.sound, "签名完好，覆盖整个文件，签署后未被改动" if check.sound
+                               else "；".join(check.problems) or "签名无效"))
+    cert_check, report.signer_fingerprint = _certificate_check(known, check)
+    report.checks.append(cert_check)
+
+    embedded = _embedded(check) if check.parsed else None
+    with engine.db.reading() as session:
+        doc = session.execute(select(Document).where(Document.sha256 == sha).order_by(Document.id)).scalars().first()
+        if doc is not None:
+            report.checks.append(Check(REGISTERED, True, f"与本系统登记的销号单（核验码 {doc.verification_code}）逐字节一致"))
+        else:
+            code = (embedded or {}).get("verification_code")
+            registered = session.execute(select(Document).where(Document.verification_code == code)).scalars().first() if code else None
+            if registered is not None:
+                report.checks.append(Check(REGISTERED, False, f"文件与登记的销号单（核验码 {code}）不一致：内容已被改动（SHA-256 不同）"))
+                doc = registered
+            else:
+                report.checks.append(Check(REGISTERED, False, "本系统中没有这份销号单的登记"))
+        if doc is not None:
+            report.verification_code = doc.verification_code
+            report.document = document_view(doc)
+            item = session.get(Item, doc.item_id)
+            if item is not None:
+                report.item = {"id": item.id, "number": item.number, "title": item.title, "round": item.round.name,
+                               "status": item.status}
+        report.checks.append(_matches(engine, session, doc, embedded, registered_exactly=report.checks[-1].ok))
+    report.ok = all(c.ok for c in report.checks)
+    report.matched = [c.message for c in report.checks if c.ok]
+    report.summary = ("核验通过：销号单真实、完整，与数据库记录一致" if report.ok
+                      else "核验未通过：" + "；".join(f"{c.name}——{c.message}" for c in report.checks if not c.ok))
+    return report
+
+
+def _matches(engine, session, doc: Document | None, embedded: dict | None, registered_exactly: bool) -> Check:
+    if doc is None or not registered_exactly:
+        return Check(MATCHES, False, "未核对：文件不是本系统登记的销号单")
+    if not embedded or not isinstance(embedded.get("record"), dict):
+        return Check(MATCHES, False, "文件中没有可读取的销号单数据")
+    shown = embedded["record"]
+    if record_digest(shown) != doc.record_digest or embedded.get("record_digest") != doc.record_digest:
+        return Check(MATCHES, False, "文件所载记录的摘要与登记的摘要不符")
+    item = session.get(Item, doc.item_id)
+    if item is None:
+        return Check(MATCHES, False, f"数据库中找不到问题 {doc.item_id}")
+    try:
+        current = record_data(engine, session, item, bounds=shown.get("bounds") or {})
+    except NotFound as exc:
+        return Check(MATCHES, False, exc.message)
+    reasons = differences(shown, current)
+    chain = verify_item_chain(session, item.id)
+    if not chain.ok:
+        reasons.append(f"数据库中的签字链已断裂：{chain.problem}")
+    if reasons:
+        return Check(MATCHES, False, "；".join(reasons))
+    return Check(MATCHES, True, f"签字 {len(shown['signatures'])} 个、佐证材料 {len(shown['evidence'])} 份、"
+                                f"整改情况、问题信息与销号时间均与数据库一致；签字链完整")

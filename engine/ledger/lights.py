@@ -1,0 +1,40 @@
+"""红黄绿灯 (DESIGN.md §6): an item's light from its deadline, its status and the clock."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from engine.store.models import STATUS_CLOSED
+
+GREEN, BLUE, YELLOW, RED, CLOSED = "绿", "蓝", "黄", "红", "已销号"
+LIGHTS = (GREEN, BLUE, YELLOW, RED, CLOSED)
+LIGHT_TEXT = {
+    GREEN: "正常推进", BLUE: "临近时限", YELLOW: "已超期", RED: "严重超期（问责）", CLOSED: "已销号",
+}
+
+
+class LightRules:
+    def __init__(self, tz: str, due_soon_days: int, red_after_days: int):
+        self.tz = ZoneInfo(tz)
+        self.due_soon_days = due_soon_days
+        self.red_after_days = red_after_days
+
+    def local_date(self, moment: datetime) -> date:
+        return moment.astimezone(self.tz).date()
+
+    def light(self, deadline: date, status: str, now: datetime) -> str:
+        if status == STATUS_CLOSED:
+            return CLOSED
+        today = self.local_date(now)
+        if today > deadline + timedelta(days=self.red_after_days):
+            return RED
+        if today > deadline:
+            return YELLOW
+        if (deadline - today).days <= self.due_soon_days:
+            return BLUE
+        return GREEN
+
+    def escalation_moment(self, deadline: date) -> datetime:
+        """The first moment the item is 红: the start of the day after deadline + red_after_days."""
+        day = deadline + timedelta(days=self.red_after_days + 1)
+        return datetime.combine(day, time(0), self.tz)

@@ -1,0 +1,73 @@
+"""What the round-level documents (ledger export, progress report, dashboard) need to know about many
+items at once — current steps, last signer, observation, the officers' recorded work — each in one
+query for a whole round (or all rounds), never one query per item."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from engine.store.models import STATUS_CLOSED, InboxTask, Item, ProcessInstance, Signature, TaskRecord
+
+UNDER_OBSERVATION = "回头看观察期"
+FINISHED = "已办结"
+
+
+def _in_round(query, column, round_id: int | None):
+    """Restrict `query` (on a table with an item_id `column`) to the items of one round."""
+    if round_id is None:
+        return query
+    return query.where(column.in_(select(Item.id).where(Item.round_id == round_id)))
+
+
+def open_steps(session: Session, round_id: int | None) -> dict[int, list[str]]:
+    """Item id -> names of its open tasks, oldest first."""
+    rows = session.execute(_in_round(
+        select(InboxTask.item_id, InboxTask.name).order_by(InboxTask.created_at, InboxTask.id),
+        InboxTask.item_id, round_id))
+    steps: dict[int, list[str]] = defaultdict(list)
+    for item_id, name in rows:
+        steps[item_id].append(name)
+    return steps
+
+
+def running_items(session: Session, round_id: int | None) -> set[int]:
+    """Items whose latest process instance has not completed."""
+    latest = _in_round(select(func.max(ProcessInstance.id)).group_by(ProcessInstance.item_id),
+                       ProcessInstance.item_id, round_id)
+    return set(session.execute(select(ProcessInstance.item_id).where(
+        ProcessInstance.id.in_(latest), ProcessInstance.completed.is_(False))).scalars())
+
+
+def last_signers(session: Session, round_id: int | None) -> dict[int, str]:
+    """Item id -> name of whoever signed last (the latest signature, whatever the decision)."""
+    latest = _in_round(select(func.max(Signature.id)).group_by(Signature.item_id), Signature.item_id, round_id)
+    return dict(session.execute(select(Signature.item_id, Signature.signer_name).where(Signature.id.in_(latest))).all())
+
+
+def work_records(session: Session, round_id: int | None) -> dict[int, list[dict]]:
+    """Item id -> the data of its completed (non sign-off) user steps, in the order they were done."""
+    rows = session.execute(_in_round(
+        select(TaskRecord.item_id, TaskRecord.data).where(
+            TaskRecord.kind == "user", TaskRecord.outcome == "completed", TaskRecord.data.is_not(None))
+        .order_by(TaskRecord.id), TaskRecord.item_id, round_id))
+    records: dict[int, list[dict]] = defaultdict(list)
+    for item_id, data in rows:
+        if isinstance(data, dict):
+            records[item_id].append(data)
+    return records
+
+
+def under_observation(item: Item, running: set[int]) -> bool:
+    """Closed (已销号) but its path still runs: a long-term item in its 回头看 period."""
+    return item.status == STATUS_CLOSED and item.id in running
+
+
+def current_step(item: Item, steps: dict[int, list[str]], running: set[int]) -> str:
+    """What the item waits for now, as a person would say it."""
+    if steps.get(item.id):
+        return "、".join(steps[item.id])
+    if under_observation(item, running):
+        return UNDER_OBSERVATION
+    return FINISHED if item.status == STATUS_CLOSED else ""

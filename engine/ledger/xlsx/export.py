@@ -1,0 +1,77 @@
+"""Ledger export (DESIGN.md §7): the import columns plus 状态, 灯色, 当前环节, 销号日期, 最后签字人, as .xlsx.
+
+Every cell is written as text (and formatted as text), so a title like `=SUM(A1)` stays text in Excel
+instead of becoming a live formula; dates are YYYY-MM-DD text, which the import reads back. The light
+is today's (from the deadline and the clock), as `tick` would set it."""
+from __future__ import annotations
+
+from io import BytesIO
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from sqlalchemy import select
+
+from engine.clock import CLOCK
+from engine.ledger.round_facts import current_step, last_signers, open_steps, running_items
+from engine.ledger.items import ITEM_FACTS, find_round
+from engine.ledger.xlsx.sheet import COLUMNS, NO, YES
+from engine.store.models import Item
+
+STATUS_COLUMNS = ("状态", "灯色", "当前环节", "销号日期", "最后签字人")
+WIDTHS = {"序号": 6, "方面": 28, "问题": 32, "问题描述": 40, "完成标准": 30, "当前环节": 20, "整改时限": 12,
+          "销号日期": 12}
+HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+
+
+def _text(value) -> str:
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value)) if value is not None else ""
+
+
+def _row(engine, item: Item, steps, running, signers, now) -> list[str]:
+    fields = {
+        "number": item.number, "aspect": item.aspect.title if item.aspect else "", "title": item.title,
+        "description": item.description, "category": item.category, "unit": item.unit.name,
+        "person": item.person.name, "leader": item.leader.name, "deadline": item.deadline.isoformat(),
+        "standard": item.standard, "third_party": YES if item.needs_third_party else NO,
+        "publish": YES if item.publish else NO,
+    }
+    closed_on = engine.lights.local_date(item.closed_at).isoformat() if item.closed_at else ""
+    return [fields[c.field] for c in COLUMNS] + [
+        item.status, engine.lights.light(item.deadline, item.status, now), current_step(item, steps, running),
+        closed_on, signers.get(item.id, ""),
+    ]
+
+
+def export_ledger(engine, round_ref: str | int) -> bytes:
+    """The round's ledger as .xlsx bytes, items in ledger order."""
+    now = CLOCK.now()
+    with engine.db.reading() as session:
+        round_ = find_round(session, round_ref)
+        items = session.execute(select(Item).where(Item.round_id == round_.id).order_by(Item.id)
+                                .options(*ITEM_FACTS)).unique().scalars().all()
+        steps, running = open_steps(session, round_.id), running_items(session, round_.id)
+        signers = last_signers(session, round_.id)
+        rows = [_row(engine, item, steps, running, signers, now) for item in items]
+    headers = [c.header for c in COLUMNS] + list(STATUS_COLUMNS)
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "整改台账"
+    for r, values in enumerate([headers, *rows], start=1):
+        for c, value in enumerate(values, start=1):
+            cell = sheet.cell(row=r, column=c)
+            cell.value = _text(value)
+            cell.data_type = "s"  # text even when it starts with "=": never a formula
+            cell.number_format = "@"
+            if r == 1:
+                cell.font, cell.fill = Font(bold=True), HEADER_FILL
+            else:
+                cell.alignment = Alignment(vertical="top", wrap_text=True)
+    for c, header in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(c)].width = WIDTHS.get(header, 11)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,125 @@
+"""Units, people and their roles. A person is identified by name within a unit."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from engine.store import audit
+from engine.clock import CLOCK
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.store.models import ROLES, RoleGrant, Unit, User
+from engine.people.passwords import MIN_LENGTH, check_password, hash_password
+
+
+def get_or_create_unit(session: Session, name: str) -> tuple[Unit, bool]:
+    name = name.strip()
+    if not name:
+        raise InvalidInput("单位名称不能为空", {"unit": "单位名称不能为空"})
+    unit = session.execute(select(Unit).where(Unit.name == name)).scalar_one_or_none()
+    if unit is not None:
+        return unit, False
+    unit = Unit(name=name)
+    session.add(unit)
+    session.flush()
+    return unit, True
+
+
+def find_user(session: Session, name: str, unit: str | None = None) -> User:
+    """The user called `name` (in `unit` if given); refuses an ambiguous name."""
+    query = select(User).where(User.name == name.strip())
+    if unit:
+        query = query.join(Unit).where(Unit.name == unit.strip())
+    users = session.execute(query).unique().scalars().all()
+    if not users:
+        where = f"（单位：{unit}）" if unit else ""
+        raise NotFound(f"找不到用户「{name}」{where}")
+    if len(users) > 1:
+        units = "、".join(u.unit.name for u in users)
+        raise InvalidInput(f"有多个名为「{name}」的用户（{units}），请指定单位", {"unit": "请指定单位"})
+    return users[0]
+
+
+def check_roles(roles: list[str]) -> list[str]:
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise InvalidInput(
+            f"未知角色：{'、'.join(unknown)}；可用角色：{'、'.join(ROLES)}", {"role": "未知角色"},
+        )
+    return list(dict.fromkeys(roles))
+
+
+def check_new_password(password: str) -> None:
+    if len(password) < MIN_LENGTH:
+        raise InvalidInput(f"密码至少需要 {MIN_LENGTH} 位", {"password": f"密码至少需要 {MIN_LENGTH} 位"})
+
+
+def add_user_in(session: Session, name: str, unit: str, roles: list[str], password: str | None = None,
+                actor: str | None = None) -> tuple[User, bool]:
+    """Create a user, or add roles to an existing one; returns (user, created)."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("姓名不能为空", {"name": "姓名不能为空"})
+    roles = check_roles(roles)
+    unit_row, _ = get_or_create_unit(session, unit)
+    user = session.execute(
+        select(User).where(User.name == name, User.unit_id == unit_row.id)
+    ).unique().scalar_one_or_none()
+    created = user is None
+    if created:
+        user = User(name=name, unit_id=unit_row.id, active=True, created_at=CLOCK.now())
+        user.unit = unit_row
+        session.add(user)
+    if password is not None:
+        check_new_password(password)
+        user.password_hash = hash_password(password)
+    for role in roles:
+        if role not in user.roles:
+            user.grants.append(RoleGrant(role=role))
+    session.flush()
+    audit.append(session, "user.add" if created else "user.update", "user", user.id, actor,
+                 name=name, unit=unit_row.name, roles=sorted(user.roles))
+    return user, created
+
+
+def add_user(engine, name: str, unit: str, roles: list[str], password: str | None = None,
+             actor: str | None = None) -> dict:
+    with engine.db.transaction() as session:
+        user, created = add_user_in(session, name, unit, roles, password, actor)
+        return user_summary(user) | {"created": created}
+
+
+def set_password(engine, name: str, password: str, unit: str | None = None, actor: str | None = None) -> dict:
+    check_new_password(password)
+    with engine.db.transaction() as session:
+        user = find_user(session, name, unit)
+        user.password_hash = hash_password(password)
+        audit.append(session, "user.set_password", "user", user.id, actor, name=user.name)
+        return user_summary(user)
+
+
+def authenticate(engine, name: str, password: str, unit: str | None = None) -> dict:
+    with engine.db.reading() as session:
+        try:
+            user = find_user(session, name, unit)
+        except NotFound:
+            raise Forbidden("用户名或密码错误") from None
+        if not user.active or not check_password(user.password_hash, password):
+            raise Forbidden("用户名或密码错误")
+        return user_summary(user)
+
+
+def user_summary(user: User) -> dict:
+    return {"id": user.id, "name": user.name, "unit": user.unit.name, "roles": sorted(user.roles),
+            "can_login": bool(user.password_hash)}
+
+
+def list_users(engine) -> list[dict]:
+    with engine.db.reading() as session:
+        query = select(User).options(selectinload(User.grants)).order_by(User.unit_id, User.id)
+        users = session.execute(query).unique().scalars().all()
+        return [user_summary(u) for u in users]
+
+
+def user_id_of(engine, name: str, unit: str | None = None) -> int:
+    with engine.db.reading() as session:
+        return find_user(session, name, unit).id

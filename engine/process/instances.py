@@ -1,0 +1,261 @@
+"""Process instances: start an item's path, load it, run it and save it with everything that
+mirrors it in our tables (inbox, timers, history, item status) in the same transaction."""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.process.assignment import assign
+from engine.process.bpmn import (
+    PROP_DUE, PROP_ITEM_STATUS, LoadedVersion, form_key_of, is_signoff, properties_of, step_id, step_name,
+)
+from engine.clock import CLOCK
+from engine.process.compaction import compact
+from engine.process.deploy import current_version, loaded
+from engine.errors import Conflict, EngineError
+from engine.store.models import (
+    IMMEDIATE, LONG_TERM, STATUS_CLOSED, STATUS_OPEN, TIME_LIMITED, InboxTask, Item, ProcessInstance,
+    ProcessVersion, TaskRecord, Timer,
+)
+
+PROCESS_OF_CATEGORY = {IMMEDIATE: "immediate", TIME_LIMITED: "time_limited", LONG_TERM: "long_term"}
+DEFAULT_LOOKBACKS = 2
+# Engine steps are bounded so that a timer cycle misconfigured into the past cannot spin forever.
+MAX_ENGINE_ROUNDS = 50
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def initial_data(engine, item: Item) -> dict:
+    """Process variables every path starts with (workflows/README.md lists them)."""
+    return {
+        "item_id": item.id,
+        "category": item.category,
+        "deadline": item.deadline.isoformat(),
+        "escalation_at": engine.escalation_time(item.deadline.isoformat()),
+        "plan_due": add_months(item.round.feedback_date, 1).isoformat(),
+        "needs_third_party": bool(item.needs_third_party),
+        "lookbacks_required": DEFAULT_LOOKBACKS,
+        "reopened": False,
+    }
+
+
+@dataclass
+class RunContext:
+    """What one action did to an instance, for the rows that mirror it."""
+
+    actor_id: int | None = None
+    completed_task_id: str | None = None
+    engine_steps: list = field(default_factory=list)
+    closed: bool = False  # this action closed (销号) the item
+
+
+def start_instance(engine, session: Session, item: Item) -> ProcessInstance:
+    version = current_version(session, PROCESS_OF_CATEGORY[item.category])
+    spec = loaded(engine, version)
+    workflow = engine.processes.new_workflow(spec, initial_data(engine, item))
+    now = CLOCK.now()
+    instance = ProcessInstance(item_id=item.id, version_id=version.id, state="", created_at=now, updated_at=now)
+    instance.version = version
+    session.add(instance)
+    session.flush()
+    advance(engine, session, instance, workflow, spec, item, RunContext())
+    return instance
+
+
+def load_workflow(engine, instance: ProcessInstance):
+    # The version row (BPMN XML) is only read when this process has not parsed that version yet.
+    spec = engine.processes.version(instance.version_id, lambda: _version_fields(instance.version))
+    return engine.processes.loads(instance.state, spec), spec
+
+
+def _version_fields(version):
+    return version.bpmn_xml, version.file_name, version.process_id, version.forms
+
+
+def version_spec(engine, session, version_id: int):
+    """A deployed version's parsed spec (with its forms), parsed once per process."""
+    return engine.processes.version(version_id, lambda: _version_fields(session.get(ProcessVersion, version_id)))
+
+
+def human_tasks(workflow, state=TaskState.READY):
+    for wf in [workflow, *workflow.subprocesses.values()]:
+        yield from wf.get_tasks(state=state, manual=True)
+
+
+def _engine_ready(workflow) -> bool:
+    return any(not t.task_spec.manual for wf in [workflow, *workflow.subprocesses.values()]
+               for t in wf.get_tasks(state=TaskState.READY))
+
+
+def find_task(workflow, task_id: str):
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except Exception:  # SpiffWorkflow raises TaskNotFoundException
+        return None
+
+
+def advance(engine, session: Session, instance: ProcessInstance, workflow, spec: LoadedVersion, item: Item,
+            ctx: RunContext) -> None:
+    """Run engine steps (timers included), compact, save, and mirror the result."""
+    for _ in range(MAX_ENGINE_ROUNDS):
+        workflow.do_engine_steps(did_complete_task=ctx.engine_steps.append)
+        if not _engine_ready(workflow):
+            break
+    now = CLOCK.now()
+    _record_engine_steps(session, instance, item, ctx, now)
+    _apply_item_status(engine, item, ctx, now)
+    depth, size = compact(workflow)
+    instance.state = engine.processes.dumps(workflow)
+    instance.completed = workflow.is_completed()
+    instance.tree_depth, instance.tree_size = depth, size
+    instance.updated_at = now
+    _sync_inbox(engine, session, instance, workflow, item, ctx, now)
+    _sync_timers(session, instance, workflow)
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("该事项已被他人同时处理，您的操作未生效，请刷新后重试") from None
+    if ctx.closed:  # its closure record (销号单), in this same transaction; see engine/documents.py
+        from engine.closure.records import record_on_close
+
+        record_on_close(engine, session, item, ctx.actor_id)
+
+
+def _kind(task_spec) -> str:
+    name = type(task_spec).__name__
+    if task_spec.manual:
+        return "signoff" if is_signoff(task_spec) else "user"
+    for marker, kind in (("Gateway", "gateway"), ("Event", "event"), ("Script", "script"), ("SubWorkflow", "subprocess")):
+        if marker in name:
+            return kind
+    return "other"
+
+
+def _record_engine_steps(session, instance, item, ctx: RunContext, now: datetime) -> None:
+    rows = [{
+        "task_id": str(task.id), "instance_id": instance.id, "item_id": item.id, "bpmn_id": step_id(task.task_spec),
+        "name": step_name(task.task_spec), "kind": _kind(task.task_spec), "outcome": "completed",
+        "completed_by": None, "completed_at": now, "data": None,
+    } for task in ctx.engine_steps
+        # SpiffWorkflow's own helper tasks are not steps a user would recognise
+        if getattr(task.task_spec, "bpmn_id", None) and not isinstance(task.task_spec, LoopTask)]
+    if rows:
+        session.execute(insert(TaskRecord), rows)
+
+
+def _apply_item_status(engine, item: Item, ctx: RunContext, now: datetime) -> None:
+    """`itemStatus` markers in the BPMN close (销号) or reopen the item."""
+    for task in ctx.engine_steps:
+        status = properties_of(task.task_spec).get(PROP_ITEM_STATUS)
+        if not status:
+            continue
+        if status == STATUS_CLOSED:
+            item.status, item.closed_at, item.light = STATUS_CLOSED, now, engine.lights.light(item.deadline, STATUS_CLOSED, now)
+            ctx.closed = True
+        elif status == STATUS_OPEN:
+            deadline = task.data.get("deadline")
+            if deadline:
+                item.deadline = date.fromisoformat(str(deadline)[:10])
+            item.status, item.closed_at = STATUS_OPEN, None
+            item.light = engine.lights.light(item.deadline, STATUS_OPEN, now)
+        else:
+            raise EngineError(f"流程中的 itemStatus「{status}」无效（只能是 {STATUS_CLOSED} 或 {STATUS_OPEN}）")
+
+
+def task_label(task) -> str:
+    """Step name, plus the element a multi-instance task works on (e.g. 建章立制：某某制度)."""
+    name = step_name(task.task_spec)
+    parent = task.parent
+    input_item = getattr(parent.task_spec, "input_item", None) if parent is not None else None
+    if input_item is not None:
+        value = task.data.get(input_item.bpmn_id)
+        if isinstance(value, dict):
+            value = value.get("title") or value.get("name")
+        if value:
+            name = f"{name}：{value}"
+    return name
+
+
+def _due_date(task, item: Item) -> date:
+    expression = properties_of(task.task_spec).get(PROP_DUE)
+    if expression:
+        try:
+            value = task.workflow.script_engine.evaluate(task, expression)
+            return date.fromisoformat(str(value)[:10])
+        except Exception:
+            pass  # a bad expression is reported by `rectify workflows validate`; fall back to the item's
+    return item.deadline
+
+
+def _sync_inbox(engine, session, instance, workflow, item, ctx: RunContext, now: datetime) -> None:
+    existing = {row.id: row for row in session.execute(
+        select(InboxTask.id, InboxTask.bpmn_id, InboxTask.name, InboxTask.signoff)
+        .where(InboxTask.instance_id == instance.id))}
+    ready = {str(t.id): t for t in human_tasks(workflow)}
+    gone = [task_id for task_id in existing if task_id not in ready]
+    if gone:
+        session.execute(delete(InboxTask).where(InboxTask.id.in_(gone)))
+        cancelled = [{  # ended without being done: cancelled by the process (e.g. closing ends 问责)
+            "task_id": task_id, "instance_id": instance.id, "item_id": item.id, "bpmn_id": existing[task_id].bpmn_id,
+            "name": existing[task_id].name, "kind": "signoff" if existing[task_id].signoff else "user",
+            "outcome": "cancelled", "completed_by": None, "completed_at": now, "data": None,
+        } for task_id in gone if task_id != ctx.completed_task_id]
+        if cancelled:
+            session.execute(insert(TaskRecord), cancelled)
+    for task_id, task in ready.items():
+        if task_id in existing:
+            continue
+        lane = task.task_spec.lane or ""
+        assignee_id, scope_unit_id = assign(session, item, lane)
+        session.add(InboxTask(
+            id=task_id, instance_id=instance.id, item_id=item.id, bpmn_id=step_id(task.task_spec),
+            name=task_label(task)[:200], lane_role=lane, assignee_id=assignee_id, scope_unit_id=scope_unit_id,
+            form_key=form_key_of(task.task_spec), signoff=is_signoff(task.task_spec),
+            due_date=_due_date(task, item), created_at=now,
+        ))
+
+
+def timer_due(task) -> datetime | None:
+    value = task._get_internal_data("event_value")
+    if value is None:
+        return None
+    if isinstance(value, dict):  # cycle timers keep {'cycles', 'next', 'duration'}
+        if value.get("cycles") == 0:
+            return None
+        value = value.get("next")
+    due = TimerEventDefinition.get_datetime(str(value))
+    return datetime.fromisoformat(due.isoformat())  # a stock datetime, not SpiffWorkflow's clocked one
+
+
+def _sync_timers(session, instance, workflow) -> None:
+    due = {}
+    for task in workflow.event_manager.tasks.values():
+        definition = getattr(task.task_spec, "event_definition", None)
+        if isinstance(definition, TimerEventDefinition) and task.has_state(TaskState.WAITING):
+            moment = timer_due(task)
+            if moment is not None:
+                due[str(task.id)] = (step_id(task.task_spec), moment)
+    existing = {row.task_id: row.due_at for row in session.execute(
+        select(Timer.task_id, Timer.due_at).where(Timer.instance_id == instance.id))}
+    if existing == {task_id: moment for task_id, (_, moment) in due.items()}:
+        return  # most steps leave the waiting timers as they were
+    # synchronize_session=False: nothing in the session holds Timer objects, and checking them all
+    # made a long import slower with every item.
+    session.execute(delete(Timer).where(Timer.instance_id == instance.id), execution_options={"synchronize_session": False})
+    if due:
+        session.execute(insert(Timer), [{"instance_id": instance.id, "task_id": task_id, "bpmn_id": bpmn_id, "due_at": moment}
+                                        for task_id, (bpmn_id, moment) in due.items()])

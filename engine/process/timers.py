@@ -1,0 +1,78 @@
+"""`tick(now)`: fire due timers, then recompute the lights. Idempotent: a timer fires once (it is
+gone after its instance is saved), and a second worker racing on the same instance gets a conflict
+and leaves it to the first."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from engine.store import audit
+from engine.errors import Conflict
+from engine.process.instances import RunContext, advance, load_workflow
+from engine.store.models import STATUS_OPEN, InboxTask, Item, ProcessInstance, Timer
+
+
+@dataclass
+class TickReport:
+    now: str
+    timers_fired: int = 0
+    instances_advanced: int = 0
+    conflicts: int = 0
+    lights_changed: dict = field(default_factory=dict)
+    new_tasks: list = field(default_factory=list)
+
+
+def tick(engine, now: datetime | None = None) -> TickReport:
+    with engine.clock.pinned(now):
+        moment = engine.clock.now()
+        report = TickReport(now=moment.isoformat())
+        with engine.db.reading() as session:
+            due = session.execute(
+                select(Timer.instance_id).where(Timer.due_at <= moment).group_by(Timer.instance_id)
+                .order_by(Timer.instance_id)
+            ).scalars().all()
+        for instance_id in due:
+            try:
+                _fire(engine, instance_id, moment, report)
+            except Conflict:
+                report.conflicts += 1  # another worker advanced it first
+        _update_lights(engine, moment, report)
+        return report
+
+
+def _fire(engine, instance_id: int, moment: datetime, report: TickReport) -> None:
+    with engine.db.transaction() as session:
+        instance = session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance}, populate_existing=True)
+        due = session.execute(
+            select(Timer).where(Timer.instance_id == instance_id, Timer.due_at <= moment)
+        ).scalars().all()
+        if instance is None or not due:
+            return  # fired meanwhile by someone else
+        item = session.get(Item, instance.item_id)
+        before = set(session.execute(select(InboxTask.id).where(InboxTask.instance_id == instance_id)).scalars())
+        workflow, spec = load_workflow(engine, instance)
+        workflow.refresh_timers()
+        advance(engine, session, instance, workflow, spec, item, RunContext())
+        created = session.execute(
+            select(InboxTask).where(InboxTask.instance_id == instance_id, InboxTask.id.not_in(before))
+        ).unique().scalars().all()
+        report.timers_fired += len(due)
+        report.instances_advanced += 1
+        report.new_tasks.extend({"id": t.id, "item_id": item.id, "step": t.name, "role": t.lane_role} for t in created)
+        audit.append(session, "timer.fire", "instance", instance_id, None,
+                     timers=[t.bpmn_id for t in due], new_tasks=[t.name for t in created])
+
+
+def _update_lights(engine, moment: datetime, report: TickReport) -> None:
+    with engine.db.transaction() as session:
+        changed = 0
+        for item in session.execute(select(Item).where(Item.status == STATUS_OPEN)).unique().scalars():
+            light = engine.lights.light(item.deadline, item.status, moment)
+            if light != item.light:
+                report.lights_changed[light] = report.lights_changed.get(light, 0) + 1
+                item.light = light
+                changed += 1
+        if changed:
+            audit.append(session, "lights.update", "items", "*", None, changed=report.lights_changed)

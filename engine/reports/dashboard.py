@@ -1,0 +1,114 @@
+"""Dashboard figures (DESIGN.md §1 量化指标), for one round or all rounds, as plain values.
+
+Counts come from SQL aggregates; lights are today's, from each open item's deadline and the clock by
+the same rules `tick` applies (so the figures are right even if `tick` has not run yet today). An
+item is overdue when it is open and past its deadline (黄 or 红); days to close run from the round's
+feedback date to the local date the item was closed."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from sqlalchemy import case, func, select
+
+from engine.clock import CLOCK
+from engine.ledger.round_facts import current_step, open_steps, running_items
+from engine.ledger.items import ITEM_FACTS, find_round, round_view
+from engine.ledger.lights import LIGHTS
+from engine.store.models import CATEGORIES, STATUS_CLOSED, STATUS_OPEN, Item, Round, Unit
+
+TARGET_RATE = 0.95  # 销号率 target the practice literature names
+
+
+def _rate(closed: int, total: int) -> float | None:
+    return round(closed / total, 4) if total else None
+
+
+def _percent(rate: float | None) -> str:
+    return f"{rate * 100:.1f}%" if rate is not None else "—"
+
+
+def _scoped(query, round_id: int | None):
+    return query.where(Item.round_id == round_id) if round_id is not None else query
+
+
+def _counts(session, round_id, today: date, group_by=None) -> list[tuple]:
+    """(key, total, closed, overdue) per value of `group_by`; with None, one row keyed None."""
+    closed = func.sum(case((Item.status == STATUS_CLOSED, 1), else_=0))
+    overdue = func.sum(case(((Item.status == STATUS_OPEN) & (Item.deadline < today), 1), else_=0))
+    if group_by is None:
+        query = select(func.count(Item.id), closed, overdue)
+        return [(None, total, int(c or 0), int(o or 0)) for total, c, o in session.execute(_scoped(query, round_id))]
+    query = select(group_by, func.count(Item.id), closed, overdue).select_from(Item).group_by(group_by)
+    if group_by is Unit.name:
+        query = query.join(Unit, Unit.id == Item.unit_id)
+    return [(key, total, int(c or 0), int(o or 0)) for key, total, c, o in session.execute(_scoped(query, round_id))]
+
+
+def _figures(key: str, value, total: int, closed: int, overdue: int) -> dict:
+    rate = _rate(closed, total)
+    return {key: value, "total": total, "closed": closed, "open": total - closed, "overdue": overdue,
+            "closing_rate": rate, "closing_rate_text": _percent(rate)}
+
+
+def _lights(engine, session, round_id, now) -> dict[str, int]:
+    counts = Counter({light: 0 for light in LIGHTS})
+    query = _scoped(select(Item.deadline, Item.status, func.count(Item.id)).group_by(Item.deadline, Item.status), round_id)
+    for deadline, status, n in session.execute(query):
+        counts[engine.lights.light(deadline, status, now)] += n
+    return dict(counts)
+
+
+def _overdue(engine, session, round_id, now, today: date) -> list[dict]:
+    items = session.execute(_scoped(
+        select(Item).where(Item.status == STATUS_OPEN, Item.deadline < today).order_by(Item.deadline, Item.id)
+        .options(*ITEM_FACTS),
+        round_id)).unique().scalars().all()
+    steps, running = open_steps(session, round_id), running_items(session, round_id)
+    rows = []
+    for item in items:
+        light = engine.lights.light(item.deadline, item.status, now)
+        rows.append({"id": item.id, "round": item.round.name, "number": item.number, "title": item.title,
+                     "category": item.category, "unit": item.unit.name, "person": item.person.name,
+                     "deadline": item.deadline.isoformat(), "days_overdue": (today - item.deadline).days,
+                     "light": light, "step": current_step(item, steps, running)})
+    return rows
+
+
+def _average_days_to_close(engine, session, round_id) -> float | None:
+    rows = session.execute(_scoped(
+        select(Item.closed_at, Round.feedback_date).join(Round, Round.id == Item.round_id)
+        .where(Item.status == STATUS_CLOSED, Item.closed_at.is_not(None)), round_id)).all()
+    if not rows:
+        return None
+    days = [(engine.lights.local_date(closed_at) - feedback).days for closed_at, feedback in rows]
+    return round(sum(days) / len(days), 1)
+
+
+def dashboard(engine, round_id: int | str | None = None) -> dict:
+    """Every figure of the dashboard, for one round (id or name) or, with None, for all rounds."""
+    now = CLOCK.now()
+    today = engine.lights.local_date(now)
+    with engine.db.reading() as session:
+        round_ = find_round(session, round_id) if round_id is not None else None
+        scope = round_.id if round_ else None
+        [(_, total, closed, overdue)] = _counts(session, scope, today)
+        by_category = {key: (t, c, o) for key, t, c, o in _counts(session, scope, today, Item.category)}
+        by_unit = sorted(_counts(session, scope, today, Unit.name), key=lambda r: (-r[1], r[0]))
+        rate = _rate(closed, total)
+        result = _figures("scope", round_.name if round_ else "全部轮次", total, closed, overdue) | {
+            "round": round_view(round_) if round_ else None,
+            "as_of": today.isoformat(),
+            "target_rate": TARGET_RATE, "target_rate_text": _percent(TARGET_RATE),
+            "meets_target": rate is not None and rate >= TARGET_RATE,
+            "lights": _lights(engine, session, scope, now),
+            "by_category": [_figures("category", c, *by_category.get(c, (0, 0, 0))) for c in CATEGORIES],
+            "by_unit": [_figures("unit", *row) for row in by_unit],
+            "overdue_items": _overdue(engine, session, scope, now, today),
+            "average_days_to_close": _average_days_to_close(engine, session, scope),
+        }
+        if round_ is None:
+            counts = {rid: (t, c, o) for rid, t, c, o in _counts(session, None, today, Item.round_id)}
+            result["by_round"] = [_figures("round", {"id": rid, "name": name}, *counts.get(rid, (0, 0, 0)))
+                                  for rid, name in session.execute(select(Round.id, Round.name).order_by(Round.id))]
+        return result

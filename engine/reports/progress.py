@@ -1,0 +1,198 @@
+"""整改进展情况公布 (DESIGN.md §7): the public progress report of a round, as plain values, as HTML (a
+standalone page, also served as the web page) and as PDF.
+
+Shape: title; opening paragraph (who inspected whom, when, when feedback was given); 一、整改主要做法
+(the round's text); 二、问题整改进展情况 with a count, then by aspect `（一）…` in ledger order, each
+published problem as `1.关于“问题”问题的整改情况。` (numbered within its aspect, as such reports do)
+followed by what was done and its status; 三、下一步工作打算 (the round's text); the contact line;
+the issuing body and date. A text section the office left empty is left out and the others renumbered.
+
+What was done is taken from the officers' recorded steps, by field: the latest long-term mechanism
+(`mechanism`), the rules enacted (`title` + `doc_number`), then the latest results (`measures` +
+`result`), else the latest progress report (`progress`), else the approved plan (`measures`); with
+nothing recorded yet, the responsible unit and deadline.
+
+Status wording:
+  已完成整改              closed (已销号) and its path finished
+  已完成整改，长期坚持    closed, but a long-term item still in its 回头看 period
+  正在整改中              open (including an item reopened after a rebound)
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sqlalchemy import select
+
+from engine import render
+from engine.clock import CLOCK
+from engine.ledger.round_facts import running_items, under_observation, work_records
+from engine.ledger.items import ITEM_FACTS, find_round, round_view
+from engine.store.models import STATUS_CLOSED, Item, Round
+
+COMPLETED = "已完成整改"
+OBSERVING = "已完成整改，长期坚持"
+IN_PROGRESS = "正在整改中"
+NUMERALS = "一二三四五六七八九十"
+_ORDINAL_PREFIX = re.compile(r"^\s*(?:[（(][一二三四五六七八九十百]+[）)]|[一二三四五六七八九十百]+[、.．]|\d+[、.．])\s*")
+_END_PUNCTUATION = "。！？…"
+
+
+def chinese_number(n: int) -> str:
+    if n <= 10:
+        return NUMERALS[n - 1]
+    tens, ones = divmod(n, 10)
+    return (NUMERALS[tens - 1] if tens > 1 else "") + "十" + (NUMERALS[ones - 1] if ones else "")
+
+
+def chinese_date(day: date) -> str:
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def date_range(start: date, end: date) -> str:
+    """2026年3月1日至4月30日 (the year once when both days share it)."""
+    tail = f"{end.month}月{end.day}日" if start.year == end.year else chinese_date(end)
+    return f"{chinese_date(start)}至{tail}"
+
+
+def sentence(text) -> str:
+    """Text as one sentence run: lines joined, ending in 。."""
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    joined = "".join(line if line[-1] in _END_PUNCTUATION + "；;，,：:" else line + "；" for line in lines[:-1])
+    joined += lines[-1] if lines else ""
+    if joined and joined[-1] in "；;，,：:":
+        joined = joined[:-1]
+    return joined + "。" if joined and joined[-1] not in _END_PUNCTUATION else joined
+
+
+def paragraphs(text: str) -> list[str]:
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def problem_heading(n: int, title: str) -> str:
+    """1.关于“违规发放津贴补贴”问题的整改情况。 (inner “” become ‘’; a title's own trailing 问题 dropped)."""
+    title = title.strip().rstrip("。；;")
+    if title.endswith("问题") and len(title) > 2:
+        title = title[:-2]
+    title = title.replace("“", "‘").replace("”", "’").replace('"', "")
+    return f"{n}.关于“{title}”问题的整改情况。"
+
+
+def status_text(status: str, observing: bool) -> str:
+    if status == STATUS_CLOSED:
+        return OBSERVING if observing else COMPLETED
+    return IN_PROGRESS
+
+
+def done_text(records: list[dict], unit: str, deadline: date) -> str:
+    """What was done, from the officers' recorded step data (oldest first)."""
+    def latest(key):
+        return next((r for r in reversed(records) if str(r.get(key) or "").strip()), None)
+
+    parts = []
+    mechanism = latest("mechanism")
+    if mechanism:
+        parts.append(sentence(mechanism["mechanism"]))
+    rules = {}
+    for record in records:
+        if record.get("doc_number") and record.get("title"):
+            rules[record["title"]] = record["doc_number"]
+    if rules:
+        parts.append("已印发" + "、".join(f"《{title}》（{number}）" for title, number in rules.items()) + "。")
+    result = latest("result")
+    if result:
+        parts += [sentence(result.get("measures")), sentence(result["result"])]
+    elif latest("progress"):
+        parts.append(sentence(latest("progress")["progress"]))
+    elif latest("measures") and not mechanism:
+        plan = latest("measures")
+        parts.append(sentence(plan["measures"]))
+        if plan.get("planned_completion"):
+            parts.append(f"计划于{chinese_date(date.fromisoformat(str(plan['planned_completion'])[:10]))}前完成。")
+    if not parts:
+        parts.append(f"已明确由{unit}负责整改，整改时限为{chinese_date(deadline)}。")
+    return "".join(p for p in parts if p)
+
+
+def _opening(round_: Round) -> str:
+    group, body = round_.inspection_group, round_.inspected_body
+    if round_.inspection_start and round_.inspection_end:
+        when = date_range(round_.inspection_start, round_.inspection_end) + "，"
+    elif round_.inspection_start:
+        when = f"{chinese_date(round_.inspection_start)}起，"
+    else:
+        when = ""
+    return (f"根据巡察工作统一部署，{when}{group}对{body}进行了巡察。{chinese_date(round_.feedback_date)}，"
+            f"{group}向{body}反馈了巡察意见。按照巡察整改工作有关要求，现将巡察整改进展情况予以公布。")
+
+
+def _aspects(items: list[Item], records, running) -> tuple[list[dict], dict]:
+    groups: dict[int | None, dict] = {}
+    counts = {"published": 0, COMPLETED: 0, OBSERVING: 0, IN_PROGRESS: 0}
+    for item in items:
+        key = item.aspect_id
+        if key not in groups:
+            title = _ORDINAL_PREFIX.sub("", item.aspect.title) if item.aspect else "其他问题"
+            groups[key] = {"title": title, "problems": [], "position": item.aspect.position if item.aspect else 10**9}
+        problems = groups[key]["problems"]
+        status = status_text(item.status, under_observation(item, running))
+        counts["published"] += 1
+        counts[status] += 1
+        problems.append({
+            "item_id": item.id, "number": item.number, "title": item.title,
+            "heading": problem_heading(len(problems) + 1, item.title),
+            "done": done_text(records.get(item.id, []), item.unit.name, item.deadline),
+            "status": status, "status_sentence": f"目前，该问题{status}。",
+        })
+    aspects = sorted(groups.values(), key=lambda g: g["position"])
+    for n, aspect in enumerate(aspects, start=1):
+        aspect["heading"] = f"（{chinese_number(n)}）{aspect.pop('title')}"
+        aspect.pop("position")
+    return aspects, counts
+
+
+def _summary(as_of: str, counts: dict) -> str:
+    done = counts[COMPLETED] + counts[OBSERVING]
+    long_term = f"（其中{counts[OBSERVING]}个需长期坚持）" if counts[OBSERVING] else ""
+    return (f"截至{as_of}，{counts['published']}个问题中，已完成整改{done}个{long_term}，"
+            f"正在整改{counts[IN_PROGRESS]}个。")
+
+
+def progress_report(engine, round_ref: str | int) -> dict:
+    """The report of a round as plain values, ready for the template (or any other rendering)."""
+    with engine.db.reading() as session:
+        round_ = find_round(session, round_ref)
+        items = session.execute(
+            select(Item).where(Item.round_id == round_.id, Item.publish.is_(True)).order_by(Item.id)
+            .options(*ITEM_FACTS)).unique().scalars().all()
+        records, running = work_records(session, round_.id), running_items(session, round_.id)
+        aspects, counts = _aspects(items, records, running)
+        day = round_.report_date or engine.lights.local_date(CLOCK.now())
+        issuer = round_.report_issuer or round_.inspected_body
+        # The title breaks where it reads well: the issuer and the group, then what it is about.
+        title_lines = [f"{round_.inspected_body}关于{round_.inspection_group}", "巡察反馈意见整改进展情况的通报"]
+        sections = [
+            {"title": "整改主要做法", "paragraphs": paragraphs(round_.report_practices), "aspects": []},
+            {"title": "问题整改进展情况", "paragraphs": [_summary(chinese_date(day), counts)], "aspects": aspects},
+            {"title": "下一步工作打算", "paragraphs": paragraphs(round_.report_next_steps), "aspects": []},
+        ]
+        sections = [s for s in sections if s["paragraphs"] or s["aspects"]]
+        for n, section in enumerate(sections, start=1):
+            section["heading"] = f"{chinese_number(n)}、{section.pop('title')}"
+        contact = (round_.report_contact or "").strip()
+        return {
+            "round": round_view(round_), "title": "".join(title_lines), "title_lines": title_lines, "opening": _opening(round_), "sections": sections,
+            "contact": (f"欢迎广大干部群众对巡察整改落实情况进行监督。如有意见建议，请及时向我们反映。联系方式：{contact}"
+                        + ("" if contact[-1] in _END_PUNCTUATION else "。")) if contact else "",
+            "issuer": issuer, "date": chinese_date(day), "counts": counts,
+        }
+
+
+def render_progress_html(report: dict) -> str:
+    """The report as a standalone HTML page (print styles give the PDF its pages)."""
+    return render.html("progress_report.html", **report)
+
+
+def render_progress_pdf(report: dict) -> bytes:
+    """The report as an A4 PDF with page numbers."""
+    return render.pdf(render_progress_html(report))

@@ -1,0 +1,100 @@
+"""Database connection: SQLite (embedded default) or PostgreSQL (production), one transaction per action."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine as SqlEngine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.errors import Conflict
+
+
+def make_sql_engine(url: str) -> SqlEngine:
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        _make_sqlite_transactional(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _make_sqlite_transactional(engine: SqlEngine) -> None:
+    # pysqlite's own transaction handling starts transactions late and never for SELECT; we take
+    # control so that a writing action holds the write lock from its first read (BEGIN IMMEDIATE):
+    # two writers then queue instead of one failing half-way with "database is locked".
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        writing = conn.get_execution_options().get("rectify_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None)
+    return code == "23505" or "UNIQUE constraint failed" in str(exc.orig)
+
+
+class Database:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = make_sql_engine(url)
+        self._writer = sessionmaker(self.engine.execution_options(rectify_write=True), expire_on_commit=False)
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One writing action: everything commits together or nothing does."""
+        session = self._writer()
+        try:
+            yield session
+            session.commit()
+        except StaleDataError as exc:
+            session.rollback()
+            raise Conflict("该事项已被他人同时修改，请刷新后重试") from exc
+        except IntegrityError as exc:
+            session.rollback()
+            if _is_unique_violation(exc):  # two writers inserted the same thing at once
+                raise Conflict("该事项已被他人同时修改，请刷新后重试") from exc
+            raise
+        except OperationalError as exc:
+            session.rollback()
+            if "locked" in str(exc).lower() or "deadlock" in str(exc).lower():
+                raise Conflict("数据库忙，请稍后重试") from exc
+            raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        session = self._reader()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

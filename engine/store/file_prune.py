@@ -1,0 +1,79 @@
+"""Files no row refers to, and removing them (`rectify files prune`).
+
+Evidence and closure records are written just before their transaction commits, so a commit that
+fails (a lost race, a crash) can leave a file no row names; a ledger uploaded for an import preview
+is kept only until it is confirmed or abandoned. Only files older than a grace period go, so nothing
+an action in progress is about to commit is touched (storing content that already exists renews
+its time, see `ContentStore.put`)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from engine.store import audit
+from engine.errors import InvalidInput
+from engine.store.filestore import ContentStore
+from engine.store.models import Document, EvidenceFile
+
+GRACE = timedelta(hours=24)
+STORE_TEXT = {"evidence": "佐证材料", "documents": "销号单", "uploads": "待导入台账"}
+
+
+def _modified(path: Path) -> datetime:
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+
+
+def _unreferenced(store: ContentStore, referenced: set[str], cutoff: datetime) -> tuple[list, int]:
+    """([(path, size)] of old files no row names, how many unreferenced files are within the grace)."""
+    old, recent = [], 0
+    for path in store.files():
+        if path.name in referenced:
+            continue
+        stat = path.stat()
+        if datetime.fromtimestamp(stat.st_mtime, timezone.utc) > cutoff:
+            recent += 1
+        else:
+            old.append((path, stat.st_size))
+    return old, recent
+
+
+def prune_files(engine, grace: timedelta = GRACE, dry_run: bool = False, actor: str | None = None) -> dict:
+    """Remove (or with `dry_run` only list) stored files that no row refers to and that are older than
+    `grace`. Returns counts and bytes per store; a run that removed files is in the audit log."""
+    if grace < timedelta(hours=1):
+        raise InvalidInput("宽限期不能短于 1 小时：正在办理的操作可能还未提交")
+    cutoff = engine.clock.now() - grace
+    with engine.db.reading() as session:  # no write lock while the folders are walked
+        referenced = {
+            "evidence": set(session.execute(select(EvidenceFile.sha256).distinct()).scalars()),
+            "documents": set(session.execute(select(Document.sha256).distinct()).scalars()),
+            "uploads": set(),  # an upload is only ever waiting for its confirmation
+        }
+    stores = {"evidence": engine.evidence.files, "documents": engine.documents, "uploads": engine.uploads}
+    candidates, recent = [], 0
+    for name, store in stores.items():
+        old, young = _unreferenced(store, referenced[name], cutoff)
+        candidates += [(name, path, size) for path, size in old]
+        recent += young
+    removed = []
+    for name, path, size in candidates:
+        # Looked at again just before it goes: storing the same content again renews its time.
+        if not dry_run:
+            if _modified(path) > cutoff:
+                continue
+            path.unlink(missing_ok=True)
+        removed.append((name, size))
+    by_store = {name: {"files": sum(1 for n, _ in removed if n == name),
+                       "bytes": sum(size for n, size in removed if n == name)} for name in stores}
+    report = {
+        "id": "files.prune", "dry_run": dry_run, "grace_hours": grace.total_seconds() / 3600,
+        "removed": by_store, "files": len(removed), "bytes": sum(size for _, size in removed),
+        "kept_within_grace": recent,
+    }
+    if removed and not dry_run:
+        with engine.db.transaction() as session:
+            audit.append(session, "files.prune", "files", "-", actor,
+                         removed={name: v["files"] for name, v in by_store.items()}, bytes=report["bytes"])
+    return report

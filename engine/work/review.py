@@ -1,0 +1,43 @@
+"""What a signer sees before signing: the work under review, its evidence, earlier signatures."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from engine.access.items import viewer
+from engine.process.assignment import refusal
+from engine.process.bpmn import form_key_of, reviewed_ids, step_id
+from engine.process.deploy import all_task_specs
+from engine.errors import Forbidden, InvalidInput
+from engine.process.instances import find_task, load_workflow
+from engine.store.models import ProcessInstance, Signature
+from engine.work.signoff import evidence_hashes, reviewed_records, signature_view
+from engine.work.tasks import _task_or_conflict
+
+
+def signoff_context(engine, task_id: str, user_id: int) -> dict:
+    with engine.db.reading() as session:
+        row = _task_or_conflict(session, task_id)
+        user = viewer(session, user_id)
+        reason = refusal(user, row)
+        if reason:
+            raise Forbidden(reason)
+        if not row.signoff:
+            raise InvalidInput("该任务不是签字环节")
+        instance = session.get(ProcessInstance, row.instance_id)
+        workflow, spec = load_workflow(engine, instance)
+        task = find_task(workflow, task_id)
+        reviewed = reviewed_ids(task.task_spec) if task else []
+        forms_by_step = {step_id(t): spec.forms.get(form_key_of(t)) for t in all_task_specs(spec.spec, spec.subprocess_specs)
+                         if form_key_of(t)}
+        records = reviewed_records(session, row, reviewed)
+        signatures = session.execute(select(Signature).where(Signature.item_id == row.item_id)
+                                     .order_by(Signature.seq)).scalars().all()
+        work = [{"step": r.name, "bpmn_id": r.bpmn_id, "by": r.user.name if r.user else None,
+                 "at": r.completed_at.isoformat(), "data": r.data or {}, "form": forms_by_step.get(r.bpmn_id) or {}}
+                for r in records]
+        return {
+            "work": work,
+            "evidence": evidence_hashes([w["data"] for w in work]),
+            "signatures": [signature_view(s) for s in signatures],
+            "done_by_you": any(r.completed_by == user.id for r in records),
+        }
