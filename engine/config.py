@@ -15,7 +15,7 @@ class Settings:
     workflows_path: Path = REPO_ROOT / "workflows"
     forms_path: Path = REPO_ROOT / "forms"
     timezone: str = "Asia/Shanghai"
-    # 红黄绿灯 thresholds (DESIGN.md §6): 蓝 when due within this many days, 红 past this many days overdue.
+    # 红黄绿灯 thresholds (docs/domain.md, lights): 蓝 when due within this many days, 红 past this many days overdue.
     due_soon_days: int = 7
     red_after_days: int = 30
     # Evidence uploads (佐证材料).
@@ -23,6 +23,9 @@ class Settings:
     evidence_extensions: frozenset[str] = field(default_factory=lambda: frozenset({
         "pdf", "ofd", "jpg", "jpeg", "png", "doc", "docx", "xls", "xlsx", "wps", "txt", "zip",
     }))
+
+    # When domain events are handled after commit (engine/outbox.py): thread, inline or deferred.
+    outbox_dispatch: str = "inline"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -33,4 +36,6 @@ class Settings:
             settings = replace(settings, workflows_path=Path(os.environ["RECTIFY_WORKFLOWS_PATH"]))
         if os.environ.get("RECTIFY_FORMS_PATH"):
             settings = replace(settings, forms_path=Path(os.environ["RECTIFY_FORMS_PATH"]))
+        if os.environ.get("RECTIFY_OUTBOX_DISPATCH"):
+            settings = replace(settings, outbox_dispatch=os.environ["RECTIFY_OUTBOX_DISPATCH"])
         return replace(settings, **overrides)

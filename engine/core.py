@@ -10,7 +10,10 @@ from engine.config import Settings
 from engine.store.db import Database
 from engine.work.evidence import EvidenceStore
 from engine.store.filestore import ContentStore
+from engine.closure.records import RecordOnClose
+from engine.events import ItemClosed
 from engine.ledger.lights import LightRules
+from engine.outbox import Outbox
 
 
 class Engine:
@@ -22,16 +25,21 @@ class Engine:
         self.evidence = EvidenceStore(
             settings.instance_path / "evidence", settings.max_evidence_bytes, settings.evidence_extensions,
         )
-        # Signed documents (销号单), by SHA-256 like evidence; the signing key is under instance/signing.
-        self.documents = ContentStore(settings.instance_path / "documents")
+        # Signed closure records (销号单), by SHA-256 like evidence; the signing key is under instance/signing.
+        self.closure_files = ContentStore(settings.instance_path / "documents")
         # Ledgers uploaded for an import preview, kept until confirmed (pruned by `rectify files prune`).
         self.uploads = ContentStore(settings.instance_path / "uploads")
         # Functions BPMN scripts may call; deploying BPMN is a trusted act (scripts run unsandboxed).
         self.processes = ProcessRuntime({"escalation_time": self.escalation_time})
+        # Domain events go to the outbox with the change that raised them; handlers run after commit.
+        self.outbox = Outbox(self, {ItemClosed.name: RecordOnClose()}, settings.outbox_dispatch)
+        self.db.before_commit.append(self.outbox.write_recorded)
+        self.db.after_commit.append(self.outbox.committed)
 
     def escalation_time(self, deadline_iso: str) -> str:
         """ISO moment at which an item with this deadline turns 红 (used by BPMN timers)."""
         return self.lights.escalation_moment(date.fromisoformat(str(deadline_iso)[:10])).isoformat()
 
     def close(self) -> None:
+        self.outbox.wait_idle()
         self.db.dispose()

@@ -47,6 +47,22 @@ def local_time(iso: str, tz: str = "Asia/Shanghai") -> str:
     return datetime.fromisoformat(iso).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
 
 
+def parse_now(engine: Engine, text: str | None):
+    """--now: an ISO 8601 moment; without a zone it is the body's local time. None when not given."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from engine.errors import InvalidInput
+
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("--now 不是有效的 ISO 8601 时刻", {"now": text}) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(engine.settings.timezone))
+
+
 def fail(message: str, code: int = 1):
     click.echo(f"错误：{message}", err=True)
     sys.exit(code)

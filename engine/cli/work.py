@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import click
 
-from engine.cli.base import emit, handled, main
+from engine.cli.base import emit, handled, main, parse_now
 from engine.people.directory import user_id_of
 from engine.errors import InvalidInput
 from engine.work.evidence import Upload
@@ -87,18 +86,10 @@ def tasks_complete(ctx, task_id, as_user, unit, data_json, files, password, as_j
 @handled
 def tick(ctx, now_text, as_json):
     """触发到期定时器、更新红黄绿灯、生成问责任务。可重复运行。"""
-    now = None
-    if now_text:
-        try:
-            now = datetime.fromisoformat(now_text)
-        except ValueError:
-            raise InvalidInput("--now 不是有效的 ISO 8601 时刻", {"now": now_text}) from None
-        if now.tzinfo is None:
-            from zoneinfo import ZoneInfo
-
-            now = now.replace(tzinfo=ZoneInfo(ctx.engine().settings.timezone))
+    now = parse_now(ctx.engine(), now_text)
     report = run_tick(ctx.engine(), now)
     value = {"id": report.now, **report.__dict__}
     emit(value, as_json, lambda r: f"时刻 {r['now']}：触发定时器 {r['timers_fired']} 个，新任务 {len(r['new_tasks'])} 个"
          + "".join(f"\n  新任务：{t['step']}（问题 {t['item_id']}，{t['role']}）" for t in r["new_tasks"])
-         + ("\n  灯色变化：" + "、".join(f"{k} {v} 个" for k, v in r["lights_changed"].items()) if r["lights_changed"] else ""))
+         + ("\n  灯色变化：" + "、".join(f"{k} {v} 个" for k, v in r["lights_changed"].items()) if r["lights_changed"] else "")
+         + (f"\n  事件：处理 {r['outbox']['handled']} 个，失败 {r['outbox']['failed']} 个" if r["outbox"]["handled"] or r["outbox"]["failed"] else ""))

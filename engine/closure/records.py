@@ -1,17 +1,19 @@
-"""Signed closure records (销号单): made when an item closes and on request, stored by SHA-256 with a
-`documents` row (never updated or deleted), listed per item; and the signature chain as JSON.
+"""Signed closure records (销号单): made after an item closes and on request, stored by SHA-256 with
+a `documents` row (never updated or deleted), listed per item; and the signature chain as JSON.
 
-When an item closes, its first record is made in the same transaction as the final sign-off. If no
-usable signing certificate is configured (none, expired, not yet valid), the item still closes —
-the sign-off is the act that counts; the record is a proof of it that can be made later — and the
-audit log says why no record was made (`closure.unsigned`). `rectify items closure ID` then makes it
-once a certificate is installed. Any other failure (rendering, disk) fails the sign-off, so that a
-broken renderer is noticed at once instead of silently leaving items without records.
+When an item closes, the closing transaction records `ItemClosed`; its outbox handler
+(`RecordOnClose`) makes the first record after the commit, so the sign-off never waits for
+WeasyPrint. If no usable signing certificate is configured (none, expired, not yet valid), the item
+still closes — the sign-off is the act that counts; the record is a proof of it that can be made
+later — and the audit log says why no record was made (`closure.unsigned`).
 """
 from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,9 +23,13 @@ from engine.closure import signing
 from engine.clock import CLOCK
 from engine.closure.content import record_data, record_digest
 from engine.errors import Conflict, NotFound
+from engine.events import ItemClosed
 from engine.ledger.items import get_item
 from engine.store.models import STATUS_CLOSED, Document, Item, Signature, User
 from engine.work.signoff import item_facts, verify_item_chain
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 KIND_CLOSURE = "closure"
 # Verification codes: 12 characters without look-alikes (0/O, 1/I/L), shown as XXXX-XXXX-XXXX.
@@ -44,43 +50,86 @@ def document_view(doc: Document) -> dict:
     }
 
 
-def produce(engine, session: Session, item: Item, actor: str | None, credentials: signing.Credentials) -> Document:
-    """Render, sign and store a new record of the closed item, inside the caller's transaction."""
+@dataclass(frozen=True)
+class RenderedRecord:
+    """A signed record made from the database, not yet stored."""
+
+    item_id: int
+    pdf: bytes
+    digest: str
+    code: str
+    made_at: datetime
+    signatures: int
+    cert_fingerprint: str
+    actor: str | None
+
+
+def render_record(engine: Engine, item_id: int, actor: str | None,
+                  credentials: signing.Credentials) -> RenderedRecord:
+    """Render and sign a record of the closed item from a read-only session: the slow part
+    (WeasyPrint, pyHanko) holds no write lock."""
     from engine.closure.pdf import render_and_sign  # WeasyPrint loads only when a record is made
 
-    record = record_data(engine, session, item)
-    digest = record_digest(record)
-    code, now = new_code(), CLOCK.now()
-    pdf = render_and_sign(record, digest, code, now.isoformat(), credentials, engine.settings.timezone)
-    sha = engine.documents.put(pdf)
-    doc = Document(kind=KIND_CLOSURE, item_id=item.id, sha256=sha, size=len(pdf), verification_code=code,
-                   record_digest=digest, cert_fingerprint=credentials.fingerprint, created_at=now, created_by=actor)
-    session.add(doc)
-    session.flush()
-    audit.append(session, "closure.generate", "document", doc.id, actor, item=item.id, sha256=sha,
-                 verification_code=code, record_digest=digest, signatures=record["bounds"]["signatures"])
-    return doc
-
-
-def record_on_close(engine, session: Session, item: Item, actor_id: int | None) -> Document | None:
-    """The hook run when an item closes (engine/instances.py), in the closing transaction."""
-    actor = session.get(User, actor_id).name if actor_id else None
-    try:
-        credentials = signing.credentials(engine)
-    except signing.SigningUnavailable as exc:
-        audit.append(session, "closure.unsigned", "item", item.id, actor,
-                     reason=f"销号单未生成：{exc.message}", remedy=f"配置证书后运行 rectify items closure {item.id} --out 文件.pdf")
-        return None
-    return produce(engine, session, item, actor, credentials)
-
-
-def closure_record(engine, item_id: int, actor: str | None = None) -> dict:
-    """Make a new signed record of a closed item (earlier ones are kept). One transaction."""
-    with engine.db.transaction() as session:
+    with engine.db.reading() as session:
         item = get_item(session, item_id)
         if item.status != STATUS_CLOSED:
             raise Conflict(f"问题 {item_id} 尚未销号（当前状态：{item.status}），不能生成销号单")
-        return document_view(produce(engine, session, item, actor, signing.credentials(engine)))
+        record = record_data(engine, session, item)
+    digest = record_digest(record)
+    code, now = new_code(), engine.clock.now()
+    pdf = render_and_sign(record, digest, code, now.isoformat(), credentials, engine.settings.timezone)
+    return RenderedRecord(item_id, pdf, digest, code, now, record["bounds"]["signatures"],
+                          credentials.fingerprint, actor)
+
+
+def store_record(engine: Engine, session: Session, rendered: RenderedRecord) -> Document:
+    """Keep a rendered record: its file by SHA-256, its `documents` row and the audit entry, in the
+    caller's transaction."""
+    sha = engine.closure_files.put(rendered.pdf)
+    doc = Document(kind=KIND_CLOSURE, item_id=rendered.item_id, sha256=sha, size=len(rendered.pdf),
+                   verification_code=rendered.code, record_digest=rendered.digest,
+                   cert_fingerprint=rendered.cert_fingerprint, created_at=rendered.made_at, created_by=rendered.actor)
+    session.add(doc)
+    session.flush()
+    audit.append(session, "closure.generate", "document", doc.id, rendered.actor, item=rendered.item_id, sha256=sha,
+                 verification_code=rendered.code, record_digest=rendered.digest, signatures=rendered.signatures)
+    return doc
+
+
+class RecordOnClose:
+    """The outbox handler of `ItemClosed`: the item's first closure record, moments after the
+    closing sign-off committed. Without a usable signing certificate the item stays closed and the
+    audit log says why no record was made (`closure.unsigned`); a record is made later with
+    `rectify items closure ID`. Any other failure (rendering, disk) leaves the event for a retry,
+    shown to the administrator, so a broken renderer is noticed."""
+
+    def prepare(self, engine: Engine, event: ItemClosed) -> RenderedRecord | str | None:
+        with engine.db.reading() as session:
+            user = session.get(User, event.actor_id) if event.actor_id else None
+            actor = user.name if user else None
+            if get_item(session, event.item_id).status != STATUS_CLOSED:
+                return None  # reopened (回头看) before its record was made: there is no closed state to record
+        try:
+            credentials = signing.credentials(engine)
+        except signing.SigningUnavailable as exc:
+            return exc.message
+        return render_record(engine, event.item_id, actor, credentials)
+
+    def apply(self, engine: Engine, session: Session, event: ItemClosed, prepared) -> None:
+        if isinstance(prepared, RenderedRecord):
+            store_record(engine, session, prepared)
+        elif isinstance(prepared, str):
+            audit.append(session, "closure.unsigned", "item", event.item_id, None, reason=f"销号单未生成：{prepared}",
+                         remedy=f"配置证书后运行 rectify items closure {event.item_id} --out 文件.pdf")
+
+
+def closure_record(engine: Engine, item_id: int, actor: str | None = None) -> dict:
+    """Make a new signed record of a closed item (earlier ones are kept)."""
+    rendered = render_record(engine, item_id, actor, signing.credentials(engine))
+    with engine.db.transaction() as session:
+        if get_item(session, item_id).status != STATUS_CLOSED:
+            raise Conflict(f"问题 {item_id} 已重新打开，不能生成销号单")
+        return document_view(store_record(engine, session, rendered))
 
 
 def item_closure_documents(engine, item_id: int) -> list[dict]:
@@ -99,12 +148,17 @@ def document_file(engine, document_id: int) -> tuple[dict, bytes]:
         if doc is None:
             raise NotFound(f"文档 {document_id} 不存在")
         view = document_view(doc)
-    return view, engine.documents.read(view["sha256"], verify=True)
+    return view, engine.closure_files.read(view["sha256"], verify=True)
 
 
-def latest_closure_pdf(engine, item_id: int, actor: str | None = None, regenerate: bool = False) -> tuple[dict, bytes]:
-    """The item's latest record (made now if asked to, or if the item closed without one)."""
+def latest_closure_pdf(engine: Engine, item_id: int, actor: str | None = None,
+                       regenerate: bool = False) -> tuple[dict, bytes]:
+    """The item's latest record (made now if asked to, or if the item closed without one). A record
+    still waiting in the outbox is made first, so asking never makes a second one."""
     documents = item_closure_documents(engine, item_id)
+    if not documents and not regenerate:
+        engine.outbox.run(item_id=item_id)
+        documents = item_closure_documents(engine, item_id)
     if regenerate or not documents:
         try:
             made = closure_record(engine, item_id, actor)

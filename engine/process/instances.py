@@ -22,8 +22,9 @@ from engine.clock import CLOCK
 from engine.process.compaction import compact
 from engine.process.deploy import current_version, loaded
 from engine.errors import Conflict, EngineError
+from engine.events import DeadlineChanged, EscalationRaised, ItemClosed, ItemReopened, TaskAssigned, record
 from engine.store.models import (
-    IMMEDIATE, LONG_TERM, STATUS_CLOSED, STATUS_OPEN, TIME_LIMITED, InboxTask, Item, ProcessInstance,
+    DISCIPLINE, IMMEDIATE, LONG_TERM, STATUS_CLOSED, STATUS_OPEN, TIME_LIMITED, InboxTask, Item, ProcessInstance,
     ProcessVersion, TaskRecord, Timer,
 )
 
@@ -117,7 +118,7 @@ def advance(engine, session: Session, instance: ProcessInstance, workflow, spec:
             break
     now = CLOCK.now()
     _record_engine_steps(session, instance, item, ctx, now)
-    _apply_item_status(engine, item, ctx, now)
+    _apply_item_status(engine, session, item, ctx, now)
     depth, size = compact(workflow)
     instance.state = engine.processes.dumps(workflow)
     instance.completed = workflow.is_completed()
@@ -129,10 +130,8 @@ def advance(engine, session: Session, instance: ProcessInstance, workflow, spec:
         session.flush()
     except StaleDataError:
         raise Conflict("该事项已被他人同时处理，您的操作未生效，请刷新后重试") from None
-    if ctx.closed:  # its closure record (销号单), in this same transaction; see engine/documents.py
-        from engine.closure.records import record_on_close
-
-        record_on_close(engine, session, item, ctx.actor_id)
+    if ctx.closed:  # its closure record (销号单) is made after commit (engine/closure/records.py)
+        record(session, ItemClosed(item.id, ctx.actor_id))
 
 
 def _kind(task_spec) -> str:
@@ -157,7 +156,7 @@ def _record_engine_steps(session, instance, item, ctx: RunContext, now: datetime
         session.execute(insert(TaskRecord), rows)
 
 
-def _apply_item_status(engine, item: Item, ctx: RunContext, now: datetime) -> None:
+def _apply_item_status(engine: Engine, session: Session, item: Item, ctx: RunContext, now: datetime) -> None:
     """`itemStatus` markers in the BPMN close (销号) or reopen the item."""
     for task in ctx.engine_steps:
         status = properties_of(task.task_spec).get(PROP_ITEM_STATUS)
@@ -168,10 +167,12 @@ def _apply_item_status(engine, item: Item, ctx: RunContext, now: datetime) -> No
             ctx.closed = True
         elif status == STATUS_OPEN:
             deadline = task.data.get("deadline")
-            if deadline:
-                item.deadline = date.fromisoformat(str(deadline)[:10])
+            if deadline and date.fromisoformat(str(deadline)[:10]) != item.deadline:
+                old, item.deadline = item.deadline, date.fromisoformat(str(deadline)[:10])
+                record(session, DeadlineChanged(item.id, old.isoformat(), item.deadline.isoformat()))
             item.status, item.closed_at = STATUS_OPEN, None
             item.light = engine.lights.light(item.deadline, STATUS_OPEN, now)
+            record(session, ItemReopened(item.id, item.deadline.isoformat()))
         else:
             raise EngineError(f"流程中的 itemStatus「{status}」无效（只能是 {STATUS_CLOSED} 或 {STATUS_OPEN}）")
 
@@ -221,12 +222,16 @@ def _sync_inbox(engine, session, instance, workflow, item, ctx: RunContext, now:
             continue
         lane = task.task_spec.lane or ""
         assignee_id, scope_unit_id = assign(session, item, lane)
-        session.add(InboxTask(
+        row = InboxTask(
             id=task_id, instance_id=instance.id, item_id=item.id, bpmn_id=step_id(task.task_spec),
             name=task_label(task)[:200], lane_role=lane, assignee_id=assignee_id, scope_unit_id=scope_unit_id,
             form_key=form_key_of(task.task_spec), signoff=is_signoff(task.task_spec),
             due_date=_due_date(task, item), created_at=now,
-        ))
+        )
+        session.add(row)
+        record(session, TaskAssigned(item.id, task_id, row.name, lane, assignee_id, row.due_date.isoformat()))
+        if lane == DISCIPLINE:  # a task for 纪检监察 is what 问责 looks like in any process
+            record(session, EscalationRaised(item.id, task_id, row.name))
 
 
 def timer_due(task) -> datetime | None:

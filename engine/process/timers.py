@@ -22,6 +22,7 @@ class TickReport:
     conflicts: int = 0
     lights_changed: dict = field(default_factory=dict)
     new_tasks: list = field(default_factory=list)
+    outbox: dict = field(default_factory=dict)
 
 
 def tick(engine, now: datetime | None = None) -> TickReport:
@@ -39,6 +40,8 @@ def tick(engine, now: datetime | None = None) -> TickReport:
             except Conflict:
                 report.conflicts += 1  # another worker advanced it first
         _update_lights(engine, moment, report)
+        # What a crashed process left in the outbox, and retries that are due (engine/outbox.py).
+        report.outbox = engine.outbox.run(now=moment).as_dict()
         return report
 
 

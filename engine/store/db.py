@@ -1,9 +1,10 @@
 """Database connection: SQLite (embedded default) or PostgreSQL (production), one transaction per action."""
 from __future__ import annotations
 
+import logging
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine as SqlEngine
@@ -56,6 +57,10 @@ class Database:
         self.engine = make_sql_engine(url)
         self._writer = sessionmaker(self.engine.execution_options(rectify_write=True), expire_on_commit=False)
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        # Set by the Engine: the outbox writes the unit of work's domain events just before the
+        # commit, and has them handled just after it (engine/outbox.py).
+        self.before_commit: list[Callable[[Session], None]] = []
+        self.after_commit: list[Callable[[dict], None]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,7 +72,10 @@ class Database:
         session = self._writer()
         try:
             yield session
+            for hook in self.before_commit:
+                hook(session)
             session.commit()
+            info = dict(session.info)
         except StaleDataError as exc:
             session.rollback()
             raise Conflict("该事项已被他人同时修改，请刷新后重试") from exc
@@ -86,6 +94,11 @@ class Database:
             raise
         finally:
             session.close()
+        for hook in self.after_commit:  # the action has committed: a failing side effect must not undo its answer
+            try:
+                hook(info)
+            except Exception:  # noqa: BLE001 — the outbox row stays for `rectify outbox run`
+                logging.getLogger(__name__).exception("after-commit hook failed")
 
     @contextmanager
     def reading(self) -> Iterator[Session]:

@@ -51,7 +51,7 @@ def prune_files(engine, grace: timedelta = GRACE, dry_run: bool = False, actor: 
             "documents": set(session.execute(select(Document.sha256).distinct()).scalars()),
             "uploads": set(),  # an upload is only ever waiting for its confirmation
         }
-    stores = {"evidence": engine.evidence.files, "documents": engine.documents, "uploads": engine.uploads}
+    stores = {"evidence": engine.evidence.files, "documents": engine.closure_files, "uploads": engine.uploads}
     candidates, recent = [], 0
     for name, store in stores.items():
         old, young = _unreferenced(store, referenced[name], cutoff)

@@ -12,6 +12,7 @@ from engine.process.assignment import holder_label, refusal, visible_to
 from engine.process.bpmn import reviewed_ids
 from engine.clock import CLOCK
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.events import TaskReturned, record
 from engine.work.evidence import Upload
 from engine.process.forms import validate
 from engine.ledger.items import item_summary
@@ -218,6 +219,8 @@ def _complete(engine, task_id: str, data: dict, user_id: int, password: str | No
                 raise WrongSigningPassword("签字确认失败：密码不正确", {"password": "密码不正确"})
             check_separation(session, row, reviewed_ids(task.task_spec), user)
             signature = sign(session, item, row, user, data["decision"], data.get("opinion", ""), dict(task.data))
+            if signature.decision == "reject":
+                record(session, TaskReturned(item.id, task_id, row.name, user.id, signature.opinion))
 
         task.data.update(data)
         output_item = getattr(task.parent.task_spec, "output_item", None) if task.parent else None

@@ -38,7 +38,7 @@ def test_prune_removes_only_old_files_no_row_refers_to(engine, item):
     do(engine, item, "fix_task", "张伟", FIX, files=evidence("回单.pdf", RECEIPT))
     # What a failed commit and an abandoned import preview leave behind.
     engine.evidence.files.put(b"%PDF-1.4 orphan evidence")
-    engine.documents.put(b"%PDF-1.4 orphan record")
+    engine.closure_files.put(b"%PDF-1.4 orphan record")
     engine.uploads.put(b"PK ledger never confirmed")
 
     with later(2):  # within the 24 h grace: an action in progress may be about to commit them
@@ -51,7 +51,7 @@ def test_prune_removes_only_old_files_no_row_refers_to(engine, item):
         report = prune_files(engine, actor="运维")
     assert {k: v["files"] for k, v in report["removed"].items()} == {"evidence": 1, "documents": 1, "uploads": 1}
     assert not stored(engine.evidence.files, b"%PDF-1.4 orphan evidence")
-    assert not stored(engine.documents, b"%PDF-1.4 orphan record")
+    assert not stored(engine.closure_files, b"%PDF-1.4 orphan record")
     assert not stored(engine.uploads, b"PK ledger never confirmed")
     assert stored(engine.evidence.files, RECEIPT)  # the completed task's evidence stays
     assert engine.evidence.read(hashlib.sha256(RECEIPT).hexdigest()) == RECEIPT

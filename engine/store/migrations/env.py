@@ -5,6 +5,7 @@ from sqlalchemy import create_engine
 
 from engine.config import Settings
 from engine.store.models import Base
+import engine.store.outbox  # noqa: F401  (registers the outbox table)
 
 config = context.config
 target_metadata = Base.metadata
