@@ -7,10 +7,11 @@ import tracemalloc
 from datetime import date, timedelta
 
 from engine.closure.pdf import render_and_sign, sample_record
-from engine.ledger.items import NewItem, add_round, create_item, find_round
-from engine.store.models import CATEGORIES
-from engine.reports.progress import progress_report, render_progress_pdf
 from engine.closure.signing import credentials, init_dev_certificate
+from engine.ledger.items import NewItem, create_item
+from engine.ledger.rounds import add_round, find_round
+from engine.reports.progress import progress_report, render_progress_pdf
+from engine.store.models import CATEGORIES
 
 from .harness import summary
 

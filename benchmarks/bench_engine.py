@@ -13,14 +13,24 @@ from sqlalchemy import insert, select
 
 from engine.clock import CLOCK
 from engine.demo import DEMO_USERS
+from engine.ledger.items import NewItem, add_item
+from engine.ledger.rounds import add_round
 from engine.people.directory import add_user, user_id_of
-from engine.work.evidence import Upload
 from engine.process.instances import load_workflow
-from engine.ledger.items import NewItem, add_item, add_round
 from engine.store.models import (
-    IMMEDIATE, InboxTask, Item, ProcessInstance, ProcessVersion, RoleGrant, Round, Unit, User,
+    IMMEDIATE,
+    InboxTask,
+    Item,
+    ProcessInstance,
+    ProcessVersion,
+    RoleGrant,
+    Round,
+    Unit,
+    User,
 )
-from engine.work.tasks import InboxFilter, complete_task, inbox
+from engine.work.completion import complete_task
+from engine.work.evidence import Upload
+from engine.work.inbox import InboxFilter, inbox
 
 from .harness import summary
 

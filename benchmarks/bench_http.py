@@ -18,9 +18,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import update
 
 from engine.cli.setup import default_workers
-from engine.ledger.items import NewItem, add_round, create_item, find_round
-from engine.store.models import IMMEDIATE, User
+from engine.ledger.items import NewItem, create_item
+from engine.ledger.rounds import add_round, find_round
 from engine.people.directory import add_user
+from engine.store.models import IMMEDIATE, User
 
 from .bench_engine import DEADLINE, FIX
 from .harness import fresh_engine, summary

@@ -7,7 +7,7 @@ import tracemalloc
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from engine.ledger.items import add_round
+from engine.ledger.rounds import add_round
 from engine.ledger.xlsx.importing import apply_import, preview_import
 from engine.store.models import CATEGORIES
 

@@ -4,8 +4,8 @@ SQL statements each issues. `make profile` (or `python -m benchmarks.profile [--
 from __future__ import annotations
 
 import argparse
-import io
 import cProfile
+import io
 import pstats
 import sys
 from collections import Counter
@@ -16,9 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import event  # noqa: E402
 
 from engine.closure.pdf import render_and_sign, sample_record  # noqa: E402
-from engine.people.directory import user_id_of  # noqa: E402
 from engine.closure.signing import credentials, init_dev_certificate  # noqa: E402
-from engine.work.tasks import complete_task  # noqa: E402
+from engine.people.directory import user_id_of  # noqa: E402
+from engine.work.completion import complete_task  # noqa: E402
 
 from .bench_engine import EVIDENCE, FIX, _cast, _item, _open_task, engine_has_cast  # noqa: E402
 from .harness import fresh_engine  # noqa: E402

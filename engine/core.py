@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from engine.process.bpmn import ProcessRuntime
 from engine.clock import CLOCK, Clock
-from engine.config import Settings
-from engine.store.db import Database
-from engine.work.evidence import EvidenceStore
-from engine.store.filestore import ContentStore
 from engine.closure.records import RecordOnClose
+from engine.config import Settings
 from engine.events import ItemClosed
 from engine.ledger.lights import LightRules
 from engine.outbox import Outbox
+from engine.process.bpmn import ProcessRuntime
+from engine.store.db import Database
+from engine.store.filestore import ContentStore
+from engine.work.evidence import EvidenceStore
 
 
 class Engine:

@@ -3,18 +3,32 @@ paths, so a new user can log in and walk an item through."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from engine.store import audit
 from engine.clock import CLOCK
-from engine.people.directory import add_user_in, user_summary
 from engine.ledger.items import NewItem, create_item
+from engine.people.directory import add_user_in, user_summary
 from engine.people.passwords import hash_password
+from engine.store import audit
 from engine.store.models import (
-    ADMIN, DESIGNER, DISCIPLINE, HEAD, IMMEDIATE, LEADER, LONG_TERM, OFFICE, OFFICER, TIME_LIMITED, UNIT_HEAD,
+    ADMIN,
+    DESIGNER,
+    DISCIPLINE,
+    HEAD,
+    IMMEDIATE,
+    LEADER,
+    LONG_TERM,
+    OFFICE,
+    OFFICER,
+    TIME_LIMITED,
+    UNIT_HEAD,
     Round,
 )
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 DEMO_PASSWORD = "zhenggai2026"
 DEMO_ROUND = "市委第三巡察组对市政工程管理处巡察反馈"
@@ -42,7 +56,7 @@ DEMO_ITEMS = [
 ]
 
 
-def install_demo(engine) -> dict:
+def install_demo(engine: Engine) -> dict:
     with engine.db.transaction() as session:
         users = []
         for name, unit, roles in DEMO_USERS:

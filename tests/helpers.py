@@ -4,12 +4,14 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from engine.demo import DEMO_USERS
-from engine.people.directory import add_user, user_id_of
-from engine.work.evidence import Upload
 from engine.config import Settings
-from engine.ledger.items import NewItem, add_item, add_round, item_detail
-from engine.work.tasks import complete_task
+from engine.demo import DEMO_USERS
+from engine.ledger.detail import item_detail
+from engine.ledger.items import NewItem, add_item
+from engine.ledger.rounds import add_round
+from engine.people.directory import add_user, user_id_of
+from engine.work.completion import complete_task
+from engine.work.evidence import Upload
 
 PASSWORD = "test-pass-2026"
 # The body's date, as the engine counts days (its time zone, not the machine's: 22:00 UTC is

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from io import BytesIO
 
+from helpers import TODAY  # the body's date, as the engine counts days
 from openpyxl import Workbook
 
-from engine.store.models import IMMEDIATE as IM, LONG_TERM as LT, TIME_LIMITED as TL
-from helpers import TODAY  # the body's date, as the engine counts days
+from engine.store.models import IMMEDIATE as IM
+from engine.store.models import LONG_TERM as LT
+from engine.store.models import TIME_LIMITED as TL
 
 ASPECTS = [
     "（一）贯彻落实党的路线方针政策和上级决策部署不够到位",

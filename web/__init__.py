@@ -3,8 +3,8 @@ maps engine errors to 400/403/404/409 and renders or redirects. Transactions liv
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 from flask import Flask, g, render_template, request, send_from_directory
@@ -93,7 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     def navigation():
         if not current_user.is_authenticated:
             return {}
-        from engine.work.tasks import inbox_count
+        from engine.work.inbox import inbox_count
 
         if "inbox_count" not in g:
             g.inbox_count = inbox_count(app.extensions["rectify"], current_user.id)

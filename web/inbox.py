@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from engine.access.items import filter_choices
 from engine.ledger.lights import LIGHT_TEXT, LIGHTS
 from engine.store.models import CATEGORIES
-from engine.work.tasks import InboxFilter, inbox
+from engine.work.inbox import InboxFilter, inbox
 
 from . import engine
 

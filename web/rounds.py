@@ -10,16 +10,28 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
-from engine.ledger.aspects import AspectEdit
-from engine.errors import InvalidInput
-from engine.ledger.items import ROUND_FIELDS
-from engine.ledger.xlsx.importing import LedgerRefused
-from engine.ledger.lights import LIGHT_TEXT
 from engine.access.rounds import (
-    MAX_LEDGER_BYTES, ROUND_FORM_FIELDS, aspects_to_manage_for, create_round_for, dashboard_for, edit_aspects_for,
-    export_for, import_apply_for, import_preview_for, report_for, report_pdf_for, round_for, round_to_manage_for,
-    rounds_for, update_round_for,
+    MAX_LEDGER_BYTES,
+    ROUND_FORM_FIELDS,
+    aspects_to_manage_for,
+    create_round_for,
+    dashboard_for,
+    edit_aspects_for,
+    export_for,
+    import_apply_for,
+    import_preview_for,
+    report_for,
+    report_pdf_for,
+    round_for,
+    round_to_manage_for,
+    rounds_for,
+    update_round_for,
 )
+from engine.errors import InvalidInput
+from engine.ledger.aspects import AspectEdit
+from engine.ledger.lights import LIGHT_TEXT
+from engine.ledger.rounds import ROUND_FIELDS
+from engine.ledger.xlsx.importing import LedgerRefused
 
 from . import engine
 from .charts import dashboard_charts

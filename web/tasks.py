@@ -5,8 +5,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from engine.errors import InvalidInput
+from engine.work.completion import complete_task
+from engine.work.inbox import task_detail, task_form
 from engine.work.review import signoff_context
-from engine.work.tasks import complete_task, task_detail, task_form
 
 from . import engine
 from .formdata import parse

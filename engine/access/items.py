@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import Forbidden, NotFound
-from engine.ledger.items import ITEM_FACTS, get_item, item_detail, item_summary
-from engine.store.models import Aspect, EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord, User, person_with_roles
+from engine.ledger.detail import item_detail
+from engine.ledger.items import ITEM_FACTS, get_item, item_summary
+from engine.store.models import (
+    Aspect,
+    EvidenceFile,
+    InboxTask,
+    Item,
+    ProcessInstance,
+    TaskRecord,
+    User,
+    person_with_roles,
+)
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 NOT_YOURS = "该事项属于其他单位，您无权查看"
 
@@ -34,13 +48,13 @@ def check_item(user: User, item: Item) -> None:
         raise Forbidden(NOT_YOURS)
 
 
-def item_for(engine, item_id: int, user_id: int) -> dict:
+def item_for(engine: Engine, item_id: int, user_id: int) -> dict:
     with engine.db.reading() as session:
         check_item(viewer(session, user_id), get_item(session, item_id))
     return item_detail(engine, item_id)
 
 
-def evidence_for(engine, item_id: int, sha256: str, user_id: int) -> tuple[str, bytes]:
+def evidence_for(engine: Engine, item_id: int, sha256: str, user_id: int) -> tuple[str, bytes]:
     """(file name, content) of an evidence file of an item the user may see."""
     with engine.db.reading() as session:
         check_item(viewer(session, user_id), get_item(session, item_id))
@@ -51,7 +65,7 @@ def evidence_for(engine, item_id: int, sha256: str, user_id: int) -> tuple[str, 
         return row.name, engine.evidence.read(sha256)
 
 
-def diagram_for(engine, item_id: int, user_id: int) -> dict:
+def diagram_for(engine: Engine, item_id: int, user_id: int) -> dict:
     """The BPMN of the item's process version with the finished and current steps."""
     with engine.db.reading() as session:
         check_item(viewer(session, user_id), get_item(session, item_id))
@@ -76,7 +90,7 @@ class ItemFilter:
     search: str | None = None
 
 
-def items_for(engine, user_id: int, filters: ItemFilter) -> list[dict]:
+def items_for(engine: Engine, user_id: int, filters: ItemFilter) -> list[dict]:
     with engine.db.reading() as session:
         user = viewer(session, user_id)
         query = select(Item).options(*ITEM_FACTS).order_by(Item.round_id, Item.aspect_id, Item.id)
@@ -93,7 +107,7 @@ def items_for(engine, user_id: int, filters: ItemFilter) -> list[dict]:
         return [item_summary(i) | {"round_id": i.round_id} for i in session.execute(query).unique().scalars()]
 
 
-def filter_choices(engine, user_id: int) -> dict:
+def filter_choices(engine: Engine, user_id: int) -> dict:
     """Rounds, aspects and units to offer in the item filters."""
     from engine.store.models import Round, Unit
 

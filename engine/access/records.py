@@ -9,18 +9,27 @@ calls the engine function that does the work.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 
-from engine.closure import signing
 from engine.access.items import check_item, item_for, require_role, viewer
-from engine.store.audit import chain_status
+from engine.closure import signing
 from engine.closure.records import (
-    KIND_CLOSURE, closure_record, document_file, item_closure_documents, signature_chain_bytes,
+    KIND_CLOSURE,
+    closure_record,
+    document_file,
+    item_closure_documents,
+    signature_chain_bytes,
 )
+from engine.closure.verification import verify_pdf
 from engine.errors import InvalidInput, NotFound
 from engine.ledger.items import get_item
+from engine.store.audit import chain_status
 from engine.store.models import ADMIN, OFFICE, STATUS_CLOSED, AuditEntry, Document, Item, Signature, User
-from engine.closure.verification import verify_pdf
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 REGENERATORS = (OFFICE, ADMIN)
 MAX_VERIFY_BYTES = 20 * 1024 * 1024  # a closure record is well under 1 MB; this bounds what we parse
@@ -33,7 +42,7 @@ def oversize() -> InvalidInput:
                         {"file": f"销号单 PDF 不超过 {MAX_VERIFY_BYTES // (1024 * 1024)} MB，请检查是否选错了文件"})
 
 
-def verify_upload(engine, data: bytes) -> dict:
+def verify_upload(engine: Engine, data: bytes) -> dict:
     """The public verification of an uploaded file, as plain values. What is not a PDF at all (empty,
     too large, another kind of file renamed .pdf) is refused with a reason; a PDF that fails any
     check is an answer (ok False), not an error."""
@@ -53,7 +62,7 @@ def _checked_item(session, item_id: int, user_id: int) -> tuple[User, Item]:
     return user, item
 
 
-def item_page_for(engine, item_id: int, user_id: int) -> dict:
+def item_page_for(engine: Engine, item_id: int, user_id: int) -> dict:
     """The item page: the item (access checked) with its closure records, newest first, and whether
     the user may make a new one (整改办 and 管理员, once the item is closed)."""
     item = item_for(engine, item_id, user_id)
@@ -62,7 +71,7 @@ def item_page_for(engine, item_id: int, user_id: int) -> dict:
     return item | {"closure_documents": item_closure_documents(engine, item_id), "may_generate_closure": may_generate}
 
 
-def closure_file_for(engine, item_id: int, document_id: int, user_id: int) -> tuple[dict, bytes]:
+def closure_file_for(engine: Engine, item_id: int, document_id: int, user_id: int) -> tuple[dict, bytes]:
     """(the record's row, its PDF) — a closure record of this item, which the user may see."""
     with engine.db.reading() as session:
         _checked_item(session, item_id, user_id)
@@ -72,14 +81,14 @@ def closure_file_for(engine, item_id: int, document_id: int, user_id: int) -> tu
     return document_file(engine, document_id)
 
 
-def signature_chain_for(engine, item_id: int, user_id: int) -> bytes:
+def signature_chain_for(engine: Engine, item_id: int, user_id: int) -> bytes:
     """The item's signature chain as a JSON file, for someone who may see the item."""
     with engine.db.reading() as session:
         _checked_item(session, item_id, user_id)
     return signature_chain_bytes(engine, item_id)
 
 
-def generate_closure_for(engine, item_id: int, user_id: int) -> dict:
+def generate_closure_for(engine: Engine, item_id: int, user_id: int) -> dict:
     """A new signed closure record of a closed item, made by 整改办 or 管理员 (who may see it)."""
     with engine.db.reading() as session:
         user = require_role(session, user_id, *REGENERATORS)
@@ -88,7 +97,7 @@ def generate_closure_for(engine, item_id: int, user_id: int) -> dict:
     return closure_record(engine, item_id, actor)
 
 
-def admin_overview(engine, user_id: int) -> dict:
+def admin_overview(engine: Engine, user_id: int) -> dict:
     """The 管理员's page: the signing certificate in use, the audit chain's state, and counts."""
     queries = {
         "users": select(func.count(User.id)).where(User.active.is_(True)),

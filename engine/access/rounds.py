@@ -11,18 +11,22 @@ SHA-256 (`uploads/`); the confirmation names it by that hash and the import plan
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select
 
 from engine.access.items import require_role, viewer
-from engine.ledger.aspects import AspectEdit, edit_aspects, list_aspects
-from engine.reports.dashboard import dashboard
 from engine.errors import InvalidInput, NotFound
-from engine.ledger.items import _round_value, add_round, find_round, round_view, update_round
+from engine.ledger.aspects import AspectEdit, edit_aspects, list_aspects
+from engine.ledger.rounds import _round_value, add_round, find_round, round_view, update_round
 from engine.ledger.xlsx.export import export_ledger
 from engine.ledger.xlsx.importing import apply_import, preview_import
-from engine.store.models import ADMIN, DISCIPLINE, HEAD, LEADER, OFFICE, STATUS_CLOSED, Aspect, Item, Round, User
+from engine.reports.dashboard import dashboard
 from engine.reports.progress import progress_report, render_progress_html, render_progress_pdf
+from engine.store.models import ADMIN, DISCIPLINE, HEAD, LEADER, OFFICE, STATUS_CLOSED, Aspect, Item, Round, User
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 MANAGERS = (OFFICE, ADMIN)
 EXPORTERS = (OFFICE, ADMIN, LEADER, HEAD, DISCIPLINE)
@@ -36,13 +40,13 @@ def permissions(user: User) -> dict[str, bool]:
     return {"manage": bool(user.roles & set(MANAGERS)), "export": bool(user.roles & set(EXPORTERS))}
 
 
-def _signed_in(engine, user_id: int) -> dict[str, bool]:
+def _signed_in(engine: Engine, user_id: int) -> dict[str, bool]:
     """The user's permissions, for any active user (else Forbidden)."""
     with engine.db.reading() as session:
         return permissions(viewer(session, user_id))
 
 
-def _actor(engine, user_id: int, roles: tuple[str, ...]) -> str:
+def _actor(engine: Engine, user_id: int, roles: tuple[str, ...]) -> str:
     """The name of the user, if they hold one of `roles` (else Forbidden)."""
     with engine.db.reading() as session:
         return require_role(session, user_id, *roles).name
@@ -57,7 +61,7 @@ def _counted(query):
     return query.add_columns(func.count(Item.id), closed)
 
 
-def rounds_for(engine, user_id: int) -> dict:
+def rounds_for(engine: Engine, user_id: int) -> dict:
     """Every round with its item count and 销号率, newest first, and what the user may do."""
     with engine.db.reading() as session:
         user = viewer(session, user_id)
@@ -71,7 +75,7 @@ def rounds_for(engine, user_id: int) -> dict:
         return {"rounds": rounds, "can": permissions(user)}
 
 
-def round_for(engine, user_id: int, round_id: int) -> dict:
+def round_for(engine: Engine, user_id: int, round_id: int) -> dict:
     """A round's fields and report text, its aspects with item counts, and what the user may do."""
     with engine.db.reading() as session:
         user = viewer(session, user_id)
@@ -91,20 +95,20 @@ def round_for(engine, user_id: int, round_id: int) -> dict:
                                      "closing_rate_text": _rate_text(closed, total), "can": permissions(user)}
 
 
-def round_to_manage_for(engine, user_id: int, round_id: int) -> dict:
+def round_to_manage_for(engine: Engine, user_id: int, round_id: int) -> dict:
     """The round's fields, for a page only 整改办 and 管理员 may open (editing, importing)."""
     with engine.db.reading() as session:
         require_role(session, user_id, *MANAGERS)
         return round_view(find_round(session, round_id))
 
 
-def aspects_to_manage_for(engine, user_id: int, round_id: int) -> tuple[dict, list[dict]]:
+def aspects_to_manage_for(engine: Engine, user_id: int, round_id: int) -> tuple[dict, list[dict]]:
     """The round and its aspects with item counts, for 整改办 and 管理员."""
     round_ = round_to_manage_for(engine, user_id, round_id)
     return round_, list_aspects(engine, round_id)
 
 
-def edit_aspects_for(engine, user_id: int, round_id: int, edits: list[AspectEdit]) -> list[dict]:
+def edit_aspects_for(engine: Engine, user_id: int, round_id: int, edits: list[AspectEdit]) -> list[dict]:
     """Add, rename, reorder and remove (empty) aspects, all or nothing."""
     return edit_aspects(engine, round_id, edits, _actor(engine, user_id, MANAGERS))
 
@@ -124,7 +128,7 @@ def _round_values(values: dict[str, str]) -> dict:
     return clean
 
 
-def create_round_for(engine, user_id: int, values: dict[str, str]) -> dict:
+def create_round_for(engine: Engine, user_id: int, values: dict[str, str]) -> dict:
     """A new round from the form's text (name, group, body, inspection dates, feedback date)."""
     actor = _actor(engine, user_id, MANAGERS)
     clean = _round_values({key: values.get(key, "") for key in ROUND_FORM_FIELDS})
@@ -132,13 +136,13 @@ def create_round_for(engine, user_id: int, values: dict[str, str]) -> dict:
                      actor=actor, **clean)
 
 
-def update_round_for(engine, user_id: int, round_id: int, values: dict[str, str]) -> dict:
+def update_round_for(engine: Engine, user_id: int, round_id: int, values: dict[str, str]) -> dict:
     """Edit a round's fields and report text from the form's text (keys as round_view names them)."""
     actor = _actor(engine, user_id, MANAGERS)
     return update_round(engine, round_id, _round_values(values), actor)
 
 
-def import_preview_for(engine, user_id: int, round_id: int, data: bytes) -> dict:
+def import_preview_for(engine: Engine, user_id: int, round_id: int, data: bytes) -> dict:
     """What importing the uploaded ledger would create, or every problem with it. A file that could be
     imported is kept (by SHA-256, returned as `sha256`) for the confirmation; nothing else is written."""
     _actor(engine, user_id, MANAGERS)
@@ -151,7 +155,7 @@ def import_preview_for(engine, user_id: int, round_id: int, data: bytes) -> dict
     return plan
 
 
-def import_apply_for(engine, user_id: int, round_id: int, sha256: str) -> dict:
+def import_apply_for(engine: Engine, user_id: int, round_id: int, sha256: str) -> dict:
     """Import the previewed ledger (all or nothing; LedgerRefused names every problem)."""
     actor = _actor(engine, user_id, MANAGERS)
     if not _SHA256.fullmatch(sha256 or ""):
@@ -163,7 +167,7 @@ def import_apply_for(engine, user_id: int, round_id: int, sha256: str) -> dict:
     return apply_import(engine, round_id, data, actor)
 
 
-def export_for(engine, user_id: int, round_id: int) -> tuple[str, bytes]:
+def export_for(engine: Engine, user_id: int, round_id: int) -> tuple[str, bytes]:
     """(file name, .xlsx bytes) of the round's ledger."""
     _actor(engine, user_id, EXPORTERS)
     with engine.db.reading() as session:
@@ -172,7 +176,7 @@ def export_for(engine, user_id: int, round_id: int) -> tuple[str, bytes]:
     return f"{name}-整改台账-{today}.xlsx", export_ledger(engine, round_id)
 
 
-def dashboard_for(engine, user_id: int, round_id: int | None = None) -> dict:
+def dashboard_for(engine: Engine, user_id: int, round_id: int | None = None) -> dict:
     """The dashboard figures (body-wide, as the published report gives them) for one round or all
     rounds, and what the user may do. The list of overdue items names only items the user may open:
     an officer sees their own unit's (DESIGN.md §2)."""
@@ -185,14 +189,14 @@ def dashboard_for(engine, user_id: int, round_id: int | None = None) -> dict:
     return figures | {"can": can, "overdue_unit": own_unit}
 
 
-def report_for(engine, user_id: int, round_id: int) -> dict:
+def report_for(engine: Engine, user_id: int, round_id: int) -> dict:
     """The public progress report as plain values and as its standalone HTML page."""
     _signed_in(engine, user_id)
     report = progress_report(engine, round_id)
     return {"report": report, "html": render_progress_html(report)}
 
 
-def report_pdf_for(engine, user_id: int, round_id: int) -> tuple[str, bytes]:
+def report_pdf_for(engine: Engine, user_id: int, round_id: int) -> tuple[str, bytes]:
     """(file name, PDF bytes) of the public progress report."""
     _signed_in(engine, user_id)
     report = progress_report(engine, round_id)

@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from engine.cli.base import emit, fail, handled, main
-from engine.store.audit import chain_status
 from engine.process.deploy import DEFAULT_FILES, deploy_file
-from engine.store.file_prune import GRACE, STORE_TEXT, prune_files
 from engine.process.validation import validate_file
+from engine.store.audit import chain_status
+from engine.store.file_prune import GRACE, STORE_TEXT, prune_files
 
 
 @main.group()

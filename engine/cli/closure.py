@@ -9,8 +9,8 @@ from engine.cli.base import emit, fail, handled, local_time, main
 from engine.cli.ledger import items
 from engine.closure import signing
 from engine.closure.records import latest_closure_pdf, signature_chain_bytes, signature_chain_json
-from engine.errors import InvalidInput
 from engine.closure.verification import verify_pdf
+from engine.errors import InvalidInput
 
 
 @main.group("signing")

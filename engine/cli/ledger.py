@@ -4,7 +4,9 @@ from __future__ import annotations
 import click
 
 from engine.cli.base import emit, handled, local_time, main
-from engine.ledger.items import NewItem, add_item, add_round, item_detail, list_items, list_rounds, parse_date
+from engine.ledger.detail import item_detail
+from engine.ledger.items import NewItem, add_item, list_items
+from engine.ledger.rounds import add_round, list_rounds, parse_date
 from engine.store.models import CATEGORIES
 
 

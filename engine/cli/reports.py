@@ -7,9 +7,9 @@ import click
 
 from engine.cli.base import emit, handled, main
 from engine.cli.ledger import rounds
-from engine.reports.dashboard import dashboard as dashboard_figures
 from engine.errors import InvalidInput
-from engine.ledger.items import update_round_report_text
+from engine.ledger.rounds import update_round_report_text
+from engine.reports.dashboard import dashboard as dashboard_figures
 from engine.reports.progress import progress_report, render_progress_html, render_progress_pdf
 
 

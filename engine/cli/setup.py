@@ -6,10 +6,10 @@ import os
 import click
 
 from engine.cli.base import emit, handled, main
-from engine.store import schema
 from engine.closure import signing
 from engine.demo import DEMO_BODY, DEMO_PASSWORD, install_demo
 from engine.process.deploy import deploy_defaults
+from engine.store import schema
 
 
 @main.command("init-db")

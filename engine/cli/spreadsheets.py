@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from engine.cli.base import emit, fail, handled, main
-from engine.ledger.items import get_round
+from engine.ledger.rounds import get_round
 from engine.ledger.xlsx.export import export_ledger
 from engine.ledger.xlsx.importing import LedgerRefused, apply_import, preview_import
 

@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from engine.cli.base import emit, handled, main, parse_now
-from engine.people.directory import user_id_of
 from engine.errors import InvalidInput
-from engine.work.evidence import Upload
-from engine.work.tasks import complete_task, inbox, task_detail, InboxFilter
+from engine.people.directory import user_id_of
 from engine.process.timers import tick as run_tick
+from engine.work.completion import complete_task
+from engine.work.evidence import Upload
+from engine.work.inbox import InboxFilter, inbox, task_detail
 
 
 @main.group()

@@ -8,16 +8,19 @@ be equal — an altered signature, evidence row, task record or item field break
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.process.bpmn import form_key_of, reviewed_ids, step_id
 from engine.canonical import digest_of
+from engine.process.bpmn import form_key_of, reviewed_ids, step_id
 from engine.process.deploy import all_task_specs, loaded
 from engine.store.models import EvidenceFile, Item, ProcessInstance, ProcessVersion, Signature, TaskRecord, User
 from engine.work.signoff import DECISION_TEXT, evidence_hashes
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 FORMAT = "rectify.closure-record/1"
 
@@ -35,7 +38,7 @@ def record_digest(record: dict) -> str:
     return digest_of(record)
 
 
-def record_data(engine, session: Session, item: Item, bounds: dict | None = None) -> dict:
+def record_data(engine: Engine, session: Session, item: Item, bounds: dict | None = None) -> dict:
     """The record of a closed item, from the database. Without `bounds`: everything there is now
     (a new record); with the bounds of an earlier record: the same rows again (to verify it)."""
     signatures = _signatures(session, item.id, bounds)
@@ -108,12 +111,12 @@ def _evidence_view(session: Session, rows: list[EvidenceFile]) -> list[dict]:
 
 # --- the work the closing sign-off approved -----------------------------------------------------------------
 
-def _specs_by_id(engine, version: ProcessVersion) -> dict:
+def _specs_by_id(engine: Engine, version: ProcessVersion) -> dict:
     spec = loaded(engine, version)
     return {step_id(t): t for t in all_task_specs(spec.spec, spec.subprocess_specs)}
 
 
-def _work(engine, session: Session, item: Item, signatures: list[Signature], bounds: dict | None) -> list[TaskRecord]:
+def _work(engine: Engine, session: Session, item: Item, signatures: list[Signature], bounds: dict | None) -> list[TaskRecord]:
     if bounds is not None:
         wanted = list(bounds.get("work", []))
         rows = session.execute(select(TaskRecord).where(TaskRecord.item_id == item.id, TaskRecord.task_id.in_(wanted))
@@ -122,7 +125,7 @@ def _work(engine, session: Session, item: Item, signatures: list[Signature], bou
     return approved_work(engine, session, item, signatures)
 
 
-def approved_work(engine, session: Session, item: Item, signatures: list[Signature]) -> list[TaskRecord]:
+def approved_work(engine: Engine, session: Session, item: Item, signatures: list[Signature]) -> list[TaskRecord]:
     """The latest round of the work the closing sign-off reviewed (the steps named in its `reviews`
     property, or every user step): the officer's measures and results as finally approved. No step
     names are hard-coded; a resubmission after 退回 replaces the work it resubmits."""
@@ -157,7 +160,7 @@ def _version_id(session: Session, instance_id: int) -> int:
     return session.execute(select(ProcessInstance.version_id).where(ProcessInstance.id == instance_id)).scalar_one()
 
 
-def _work_view(engine, session: Session, record: TaskRecord) -> dict:
+def _work_view(engine: Engine, session: Session, record: TaskRecord) -> dict:
     version = session.get(ProcessVersion, _version_id(session, record.instance_id))
     task_spec = _specs_by_id(engine, version).get(record.bpmn_id)
     key = form_key_of(task_spec) if task_spec is not None else None

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store import audit
-from engine.closure import signing
 from engine.clock import CLOCK
+from engine.closure import signing
 from engine.closure.content import record_data, record_digest
 from engine.errors import Conflict, NotFound
 from engine.events import ItemClosed
 from engine.ledger.items import get_item
-from engine.store.models import STATUS_CLOSED, Document, Item, Signature, User
+from engine.store import audit
+from engine.store.models import STATUS_CLOSED, Document, Signature, User
 from engine.work.signoff import item_facts, verify_item_chain
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ def closure_record(engine: Engine, item_id: int, actor: str | None = None) -> di
         return document_view(store_record(engine, session, rendered))
 
 
-def item_closure_documents(engine, item_id: int) -> list[dict]:
+def item_closure_documents(engine: Engine, item_id: int) -> list[dict]:
     """The item's closure records, newest first; the first is the one to hand out."""
     with engine.db.reading() as session:
         get_item(session, item_id)
@@ -141,7 +141,7 @@ def item_closure_documents(engine, item_id: int) -> list[dict]:
         return [document_view(d) | {"latest": i == 0} for i, d in enumerate(rows)]
 
 
-def document_file(engine, document_id: int) -> tuple[dict, bytes]:
+def document_file(engine: Engine, document_id: int) -> tuple[dict, bytes]:
     """A document's row and its bytes, checked against its SHA-256."""
     with engine.db.reading() as session:
         doc = session.get(Document, document_id)
@@ -176,7 +176,7 @@ SIGNATURE_DIGEST_RULE = (
 )
 
 
-def signature_chain_json(engine, item_id: int) -> dict:
+def signature_chain_json(engine: Engine, item_id: int) -> dict:
     """The item's signature chain with everything needed to recompute each digest offline."""
     with engine.db.reading() as session:
         item = get_item(session, item_id)
@@ -197,6 +197,6 @@ def signature_chain_json(engine, item_id: int) -> dict:
         }
 
 
-def signature_chain_bytes(engine, item_id: int) -> bytes:
+def signature_chain_bytes(engine: Engine, item_id: int) -> bytes:
     """The same, as a UTF-8 JSON file (indented for people; digests do not depend on the layout)."""
     return json.dumps(signature_chain_json(engine, item_id), ensure_ascii=False, indent=2).encode("utf-8")

@@ -20,6 +20,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -27,11 +28,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
-from engine.store import audit
 from engine.clock import CLOCK
 from engine.errors import Conflict, InvalidInput
+from engine.store import audit
 from engine.store.filestore import write_atomically
 from engine.store.models import Round
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 DEV_VALIDITY = timedelta(days=730)
 EXPIRY_WARNING_DAYS = 30
@@ -75,7 +79,7 @@ class Credentials:
         return signer
 
 
-def signing_dir(engine) -> Path:
+def signing_dir(engine: Engine) -> Path:
     return engine.settings.instance_path / "signing"
 
 
@@ -117,7 +121,7 @@ def _key_description(cert: x509.Certificate) -> str:
 
 # --- the folder -------------------------------------------------------------------------------------
 
-def _current_folder(engine) -> Path | None:
+def _current_folder(engine: Engine) -> Path | None:
     pointer = signing_dir(engine) / "current"
     if not pointer.exists():
         return None
@@ -153,7 +157,7 @@ def folder_credentials(folder: Path) -> Credentials:
     return Credentials(folder, _load_folder_cert(folder), folder.name, _meta(folder).get("source") == "development")
 
 
-def _install(engine, cert: x509.Certificate, key, chain: list[x509.Certificate], source: str, actor: str | None,
+def _install(engine: Engine, cert: x509.Certificate, key, chain: list[x509.Certificate], source: str, actor: str | None,
              action: str) -> dict:
     """Write the new certificate's folder, retire the previous one (drop its key), point `current` at
     the new one, and audit it — one transaction for the audit row, files written before it commits."""
@@ -200,7 +204,7 @@ def self_signed(body_name: str) -> tuple[x509.Certificate, ec.EllipticCurvePriva
     return cert, key
 
 
-def init_dev_certificate(engine, body_name: str, actor: str | None = None, replace: bool = False) -> dict:
+def init_dev_certificate(engine: Engine, body_name: str, actor: str | None = None, replace: bool = False) -> dict:
     """Create a self-signed development certificate for the body and use it."""
     body_name = (body_name or "").strip()
     if not body_name:
@@ -249,7 +253,7 @@ def _public_der(key) -> bytes:
     return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def use_certificate(engine, cert_path: Path, key_path: Path, chain_paths: tuple[Path, ...] = (),
+def use_certificate(engine: Engine, cert_path: Path, key_path: Path, chain_paths: tuple[Path, ...] = (),
                     passphrase: str | None = None, actor: str | None = None) -> dict:
     """Install a real certificate and its key (and the CA chain): the key must match the certificate,
     the certificate must be valid now and allowed to sign."""
@@ -279,7 +283,7 @@ def use_certificate(engine, cert_path: Path, key_path: Path, chain_paths: tuple[
 
 # --- reading --------------------------------------------------------------------------------------------
 
-def credentials(engine) -> Credentials:
+def credentials(engine: Engine) -> Credentials:
     """The certificate to sign with now, or SigningUnavailable saying why there is none."""
     folder = _current_folder(engine)
     if folder is None:
@@ -303,7 +307,7 @@ class KnownCertificate:
     chain: tuple[x509.Certificate, ...] = ()
 
 
-def known_certificates(engine) -> list[KnownCertificate]:
+def known_certificates(engine: Engine) -> list[KnownCertificate]:
     """The certificate in use first, then earlier ones of this body (kept without their keys)."""
     root = signing_dir(engine)
     current = _current_folder(engine)
@@ -322,7 +326,7 @@ def _meta(folder: Path) -> dict:
         return {}
 
 
-def certificate_info(engine) -> dict:
+def certificate_info(engine: Engine) -> dict:
     """What the admin page and `rectify signing show` display, as plain values."""
     folder = _current_folder(engine)
     retired = [{"fingerprint": k.fingerprint, "subject": display_name(k.certificate.subject),
@@ -354,11 +358,11 @@ def certificate_info(engine) -> dict:
     }
 
 
-def is_configured(engine) -> bool:
+def is_configured(engine: Engine) -> bool:
     return _current_folder(engine) is not None
 
 
-def body_name_guess(engine) -> str | None:
+def body_name_guess(engine: Engine) -> str | None:
     """The inspected body of the latest round: whose certificate a development setup wants."""
     with engine.db.reading() as session:
         return session.execute(select(Round.inspected_body).order_by(Round.id.desc()).limit(1)).scalar()

@@ -15,18 +15,22 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from engine.closure import signing
 from engine.closure.content import differences, record_data, record_digest
+from engine.closure.pades import SignatureCheck, check_pdf
 from engine.closure.pdf import ATTACHMENT
 from engine.closure.records import document_view
 from engine.errors import NotFound
 from engine.store.models import Document, Item
-from engine.closure.pades import SignatureCheck, check_pdf
 from engine.work.signoff import verify_item_chain
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 SIGNATURE, CERTIFICATE, REGISTERED, MATCHES = "数字签名", "签名证书", "登记", "与数据库一致"
 
@@ -93,7 +97,7 @@ def _certificate_check(known_list: list[signing.KnownCertificate], check: Signat
     return Check(CERTIFICATE, True, f"由{which}「{name}」签署（指纹 {fp[:16]}…）"), fp
 
 
-def verify_pdf(engine, data: bytes) -> VerificationReport:
+def verify_pdf(engine: Engine, data: bytes) -> VerificationReport:
     sha = hashlib.sha256(data).hexdigest()
     known = signing.known_certificates(engine)
     check = check_pdf(data, [k.certificate for k in known], [c for k in known for c in k.chain])
@@ -138,7 +142,7 @@ def verify_pdf(engine, data: bytes) -> VerificationReport:
     return report
 
 
-def _matches(engine, session, doc: Document | None, embedded: dict | None, registered_exactly: bool) -> Check:
+def _matches(engine: Engine, session, doc: Document | None, embedded: dict | None, registered_exactly: bool) -> Check:
     if doc is None or not registered_exactly:
         return Check(MATCHES, False, "未核对：文件不是本系统登记的销号单")
     if not embedded or not isinstance(embedded.get("record"), dict):

@@ -5,15 +5,19 @@ which the progress report (整改进展情况公布) lists them; the ledger expo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.store import audit
 from engine.errors import InvalidInput, NotFound
-from engine.ledger.items import find_round
+from engine.ledger.rounds import find_round
+from engine.store import audit
 from engine.store.models import Aspect, Item
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 MAX_TITLE = 500
 
@@ -45,7 +49,7 @@ def _view(aspect: Aspect, items: int) -> dict:
     return {"id": aspect.id, "position": aspect.position, "title": aspect.title, "item_count": items}
 
 
-def list_aspects(engine, round_ref: str | int) -> list[dict]:
+def list_aspects(engine: Engine, round_ref: str | int) -> list[dict]:
     with engine.db.reading() as session:
         return [_view(a, n) for a, n in _rows(session, find_round(session, round_ref).id)]
 
@@ -76,7 +80,7 @@ def _check(edits: list[AspectEdit], existing: dict[int, tuple[Aspect, int]]) -> 
     return errors
 
 
-def edit_aspects(engine, round_ref: str | int, edits: list[AspectEdit], actor: str | None = None) -> list[dict]:
+def edit_aspects(engine: Engine, round_ref: str | int, edits: list[AspectEdit], actor: str | None = None) -> list[dict]:
     """Apply the edits in one transaction (all or nothing) and number the aspects 1..n in the order
     asked for. Aspects not named in `edits` keep their title and place; a new row with an empty
     title is ignored (the blank line of a form)."""

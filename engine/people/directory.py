@@ -1,14 +1,19 @@
 """Units, people and their roles. A person is identified by name within a unit."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from engine.store import audit
 from engine.clock import CLOCK
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.store.models import ROLES, RoleGrant, Unit, User
 from engine.people.passwords import MIN_LENGTH, check_password, hash_password
+from engine.store import audit
+from engine.store.models import ROLES, RoleGrant, Unit, User
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 
 def get_or_create_unit(session: Session, name: str) -> tuple[Unit, bool]:
@@ -81,14 +86,14 @@ def add_user_in(session: Session, name: str, unit: str, roles: list[str], passwo
     return user, created
 
 
-def add_user(engine, name: str, unit: str, roles: list[str], password: str | None = None,
+def add_user(engine: Engine, name: str, unit: str, roles: list[str], password: str | None = None,
              actor: str | None = None) -> dict:
     with engine.db.transaction() as session:
         user, created = add_user_in(session, name, unit, roles, password, actor)
         return user_summary(user) | {"created": created}
 
 
-def set_password(engine, name: str, password: str, unit: str | None = None, actor: str | None = None) -> dict:
+def set_password(engine: Engine, name: str, password: str, unit: str | None = None, actor: str | None = None) -> dict:
     check_new_password(password)
     with engine.db.transaction() as session:
         user = find_user(session, name, unit)
@@ -97,7 +102,7 @@ def set_password(engine, name: str, password: str, unit: str | None = None, acto
         return user_summary(user)
 
 
-def authenticate(engine, name: str, password: str, unit: str | None = None) -> dict:
+def authenticate(engine: Engine, name: str, password: str, unit: str | None = None) -> dict:
     with engine.db.reading() as session:
         try:
             user = find_user(session, name, unit)
@@ -113,13 +118,13 @@ def user_summary(user: User) -> dict:
             "can_login": bool(user.password_hash)}
 
 
-def list_users(engine) -> list[dict]:
+def list_users(engine: Engine) -> list[dict]:
     with engine.db.reading() as session:
         query = select(User).options(selectinload(User.grants)).order_by(User.unit_id, User.id)
         users = session.execute(query).unique().scalars().all()
         return [user_summary(u) for u in users]
 
 
-def user_id_of(engine, name: str, unit: str | None = None) -> int:
+def user_id_of(engine: Engine, name: str, unit: str | None = None) -> int:
     with engine.db.reading() as session:
         return find_user(session, name, unit).id

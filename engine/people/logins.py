@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 
-from engine.store import audit
 from engine.clock import CLOCK
-from engine.people.directory import check_new_password, find_user, user_summary
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.store.models import LoginFailure, User, person_with_roles
+from engine.people.directory import check_new_password, find_user, user_summary
 from engine.people.passwords import check_password, hash_password
+from engine.store import audit
+from engine.store.models import LoginFailure, User, person_with_roles
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
@@ -26,7 +30,7 @@ def refuse_if_locked(session, name: str, what: str) -> None:
         raise Forbidden(f"密码错误次数过多，{what}已暂停，请 {int(WINDOW.total_seconds() // 60)} 分钟后再试")
 
 
-def record_wrong_password(engine, user_id: int, action: str, remote_addr: str = "") -> None:
+def record_wrong_password(engine: Engine, user_id: int, action: str, remote_addr: str = "") -> None:
     """Count a wrong password given outside the login page (its own transaction: the action failed)."""
     with engine.db.transaction() as session:
         user = session.get(User, user_id)
@@ -34,7 +38,7 @@ def record_wrong_password(engine, user_id: int, action: str, remote_addr: str = 
         audit.append(session, action, "user", user.id, user.name, remote_addr=remote_addr)
 
 
-def login(engine, name: str, password: str, unit: str | None = None, remote_addr: str = "") -> dict:
+def login(engine: Engine, name: str, password: str, unit: str | None = None, remote_addr: str = "") -> dict:
     """The user's summary when name and password match; refuses after MAX_FAILURES failures for the
     same name within WINDOW, whether or not the password is then right."""
     name = (name or "").strip()
@@ -61,7 +65,7 @@ def login(engine, name: str, password: str, unit: str | None = None, remote_addr
     raise failure  # after the commit, so the failure is counted
 
 
-def change_password(engine, user_id: int, old: str, new: str, repeat: str) -> None:
+def change_password(engine: Engine, user_id: int, old: str, new: str, repeat: str) -> None:
     if new != repeat:
         raise InvalidInput("两次输入的新密码不一致", {"repeat": "两次输入的新密码不一致"})
     check_new_password(new)
@@ -75,7 +79,7 @@ def change_password(engine, user_id: int, old: str, new: str, repeat: str) -> No
         audit.append(session, "user.change_password", "user", user.id, user.name)
 
 
-def load_user(engine, user_id: int) -> dict | None:
+def load_user(engine: Engine, user_id: int) -> dict | None:
     """For the web session: the user's summary, or None if gone or deactivated."""
     with engine.db.reading() as session:
         user = person_with_roles(session, user_id)

@@ -3,17 +3,21 @@ of their content. New items start on the current version; running ones keep thei
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.store import audit
-from engine.process.bpmn import LoadedVersion, form_key_of, parse_process
 from engine.canonical import canonical_json, sha256_hex
 from engine.clock import CLOCK
 from engine.errors import InvalidInput, NotFound
+from engine.process.bpmn import LoadedVersion, form_key_of, parse_process
 from engine.process.forms import load_form
+from engine.store import audit
 from engine.store.models import ProcessVersion
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 DEFAULT_FILES = ("immediate.bpmn", "time_limited.bpmn", "long_term.bpmn")
 
@@ -23,7 +27,7 @@ def all_task_specs(spec, subprocess_specs):
         yield from process_spec.task_specs.values()
 
 
-def deploy_file(engine, path: Path, actor: str | None = None) -> dict:
+def deploy_file(engine: Engine, path: Path, actor: str | None = None) -> dict:
     """Validate and deploy one BPMN file; refuses a file `rectify workflows validate` would refuse."""
     from engine.process.validation import validate_file
 
@@ -57,7 +61,7 @@ def deploy_file(engine, path: Path, actor: str | None = None) -> dict:
                 "forms": keys}
 
 
-def deploy_defaults(engine, actor: str | None = None) -> list[dict]:
+def deploy_defaults(engine: Engine, actor: str | None = None) -> list[dict]:
     return [deploy_file(engine, engine.settings.workflows_path / name, actor) for name in DEFAULT_FILES]
 
 
@@ -70,7 +74,7 @@ def current_version(session: Session, process_id: str) -> ProcessVersion:
     return version
 
 
-def loaded(engine, version: ProcessVersion) -> LoadedVersion:
+def loaded(engine: Engine, version: ProcessVersion) -> LoadedVersion:
     """The parsed spec of a deployed version (parsed once per process)."""
     return engine.processes.version(
         version.id, lambda: (version.bpmn_xml, version.file_name, version.process_id, version.forms),

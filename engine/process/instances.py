@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -14,19 +15,39 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.process.assignment import assign
-from engine.process.bpmn import (
-    PROP_DUE, PROP_ITEM_STATUS, LoadedVersion, form_key_of, is_signoff, properties_of, step_id, step_name,
-)
 from engine.clock import CLOCK
-from engine.process.compaction import compact
-from engine.process.deploy import current_version, loaded
 from engine.errors import Conflict, EngineError
 from engine.events import DeadlineChanged, EscalationRaised, ItemClosed, ItemReopened, TaskAssigned, record
-from engine.store.models import (
-    DISCIPLINE, IMMEDIATE, LONG_TERM, STATUS_CLOSED, STATUS_OPEN, TIME_LIMITED, InboxTask, Item, ProcessInstance,
-    ProcessVersion, TaskRecord, Timer,
+from engine.process.assignment import assign
+from engine.process.bpmn import (
+    PROP_DUE,
+    PROP_ITEM_STATUS,
+    LoadedVersion,
+    form_key_of,
+    is_signoff,
+    properties_of,
+    step_id,
+    step_name,
 )
+from engine.process.compaction import compact
+from engine.process.deploy import current_version, loaded
+from engine.store.models import (
+    DISCIPLINE,
+    IMMEDIATE,
+    LONG_TERM,
+    STATUS_CLOSED,
+    STATUS_OPEN,
+    TIME_LIMITED,
+    InboxTask,
+    Item,
+    ProcessInstance,
+    ProcessVersion,
+    TaskRecord,
+    Timer,
+)
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 PROCESS_OF_CATEGORY = {IMMEDIATE: "immediate", TIME_LIMITED: "time_limited", LONG_TERM: "long_term"}
 DEFAULT_LOOKBACKS = 2
@@ -40,7 +61,7 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def initial_data(engine, item: Item) -> dict:
+def initial_data(engine: Engine, item: Item) -> dict:
     """Process variables every path starts with (workflows/README.md lists them)."""
     return {
         "item_id": item.id,
@@ -64,7 +85,7 @@ class RunContext:
     closed: bool = False  # this action closed (销号) the item
 
 
-def start_instance(engine, session: Session, item: Item) -> ProcessInstance:
+def start_instance(engine: Engine, session: Session, item: Item) -> ProcessInstance:
     version = current_version(session, PROCESS_OF_CATEGORY[item.category])
     spec = loaded(engine, version)
     workflow = engine.processes.new_workflow(spec, initial_data(engine, item))
@@ -77,7 +98,7 @@ def start_instance(engine, session: Session, item: Item) -> ProcessInstance:
     return instance
 
 
-def load_workflow(engine, instance: ProcessInstance):
+def load_workflow(engine: Engine, instance: ProcessInstance):
     # The version row (BPMN XML) is only read when this process has not parsed that version yet.
     spec = engine.processes.version(instance.version_id, lambda: _version_fields(instance.version))
     return engine.processes.loads(instance.state, spec), spec
@@ -87,7 +108,7 @@ def _version_fields(version):
     return version.bpmn_xml, version.file_name, version.process_id, version.forms
 
 
-def version_spec(engine, session, version_id: int):
+def version_spec(engine: Engine, session, version_id: int):
     """A deployed version's parsed spec (with its forms), parsed once per process."""
     return engine.processes.version(version_id, lambda: _version_fields(session.get(ProcessVersion, version_id)))
 
@@ -109,7 +130,7 @@ def find_task(workflow, task_id: str):
         return None
 
 
-def advance(engine, session: Session, instance: ProcessInstance, workflow, spec: LoadedVersion, item: Item,
+def advance(engine: Engine, session: Session, instance: ProcessInstance, workflow, spec: LoadedVersion, item: Item,
             ctx: RunContext) -> None:
     """Run engine steps (timers included), compact, save, and mirror the result."""
     for _ in range(MAX_ENGINE_ROUNDS):
@@ -202,7 +223,7 @@ def _due_date(task, item: Item) -> date:
     return item.deadline
 
 
-def _sync_inbox(engine, session, instance, workflow, item, ctx: RunContext, now: datetime) -> None:
+def _sync_inbox(engine: Engine, session, instance, workflow, item, ctx: RunContext, now: datetime) -> None:
     existing = {row.id: row for row in session.execute(
         select(InboxTask.id, InboxTask.bpmn_id, InboxTask.name, InboxTask.signoff)
         .where(InboxTask.instance_id == instance.id))}

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from engine.store import audit
 from engine.errors import Conflict
 from engine.process.instances import RunContext, advance, load_workflow
+from engine.store import audit
 from engine.store.models import STATUS_OPEN, InboxTask, Item, ProcessInstance, Timer
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 
 @dataclass
@@ -25,7 +29,7 @@ class TickReport:
     outbox: dict = field(default_factory=dict)
 
 
-def tick(engine, now: datetime | None = None) -> TickReport:
+def tick(engine: Engine, now: datetime | None = None) -> TickReport:
     with engine.clock.pinned(now):
         moment = engine.clock.now()
         report = TickReport(now=moment.isoformat())
@@ -45,7 +49,7 @@ def tick(engine, now: datetime | None = None) -> TickReport:
         return report
 
 
-def _fire(engine, instance_id: int, moment: datetime, report: TickReport) -> None:
+def _fire(engine: Engine, instance_id: int, moment: datetime, report: TickReport) -> None:
     with engine.db.transaction() as session:
         instance = session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance}, populate_existing=True)
         due = session.execute(
@@ -68,7 +72,7 @@ def _fire(engine, instance_id: int, moment: datetime, report: TickReport) -> Non
                      timers=[t.bpmn_id for t in due], new_tasks=[t.name for t in created])
 
 
-def _update_lights(engine, moment: datetime, report: TickReport) -> None:
+def _update_lights(engine: Engine, moment: datetime, report: TickReport) -> None:
     with engine.db.transaction() as session:
         changed = 0
         for item in session.execute(select(Item).where(Item.status == STATUS_OPEN)).unique().scalars():

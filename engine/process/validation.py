@@ -11,9 +11,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from engine.ledger.lights import LightRules
 from engine.process.bpmn import PROP_DUE, PROP_FORM, PROP_ITEM_STATUS, PROP_REVIEWS, PROP_SIGNOFF, parse_process
 from engine.process.forms import schema_problems
-from engine.ledger.lights import LightRules
 from engine.store.models import ITEM_STATUSES, ROLES
 
 NS = {

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select
 
 from engine.clock import CLOCK
-from engine.ledger.round_facts import current_step, open_steps, running_items
-from engine.ledger.items import ITEM_FACTS, find_round, round_view
+from engine.ledger.items import ITEM_FACTS
 from engine.ledger.lights import LIGHTS
+from engine.ledger.round_facts import current_step, open_steps, running_items
+from engine.ledger.rounds import find_round, round_view
 from engine.store.models import CATEGORIES, STATUS_CLOSED, STATUS_OPEN, Item, Round, Unit
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 TARGET_RATE = 0.95  # 销号率 target the practice literature names
 
@@ -51,7 +56,7 @@ def _figures(key: str, value, total: int, closed: int, overdue: int) -> dict:
             "closing_rate": rate, "closing_rate_text": _percent(rate)}
 
 
-def _lights(engine, session, round_id, now) -> dict[str, int]:
+def _lights(engine: Engine, session, round_id, now) -> dict[str, int]:
     counts = Counter({light: 0 for light in LIGHTS})
     query = _scoped(select(Item.deadline, Item.status, func.count(Item.id)).group_by(Item.deadline, Item.status), round_id)
     for deadline, status, n in session.execute(query):
@@ -59,7 +64,7 @@ def _lights(engine, session, round_id, now) -> dict[str, int]:
     return dict(counts)
 
 
-def _overdue(engine, session, round_id, now, today: date) -> list[dict]:
+def _overdue(engine: Engine, session, round_id, now, today: date) -> list[dict]:
     items = session.execute(_scoped(
         select(Item).where(Item.status == STATUS_OPEN, Item.deadline < today).order_by(Item.deadline, Item.id)
         .options(*ITEM_FACTS),
@@ -75,7 +80,7 @@ def _overdue(engine, session, round_id, now, today: date) -> list[dict]:
     return rows
 
 
-def _average_days_to_close(engine, session, round_id) -> float | None:
+def _average_days_to_close(engine: Engine, session, round_id) -> float | None:
     rows = session.execute(_scoped(
         select(Item.closed_at, Round.feedback_date).join(Round, Round.id == Item.round_id)
         .where(Item.status == STATUS_CLOSED, Item.closed_at.is_not(None)), round_id)).all()
@@ -85,7 +90,7 @@ def _average_days_to_close(engine, session, round_id) -> float | None:
     return round(sum(days) / len(days), 1)
 
 
-def dashboard(engine, round_id: int | str | None = None) -> dict:
+def dashboard(engine: Engine, round_id: int | str | None = None) -> dict:
     """Every figure of the dashboard, for one round (id or name) or, with None, for all rounds."""
     now = CLOCK.now()
     today = engine.lights.local_date(now)

@@ -21,14 +21,19 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from engine import render
 from engine.clock import CLOCK
+from engine.ledger.items import ITEM_FACTS
 from engine.ledger.round_facts import running_items, under_observation, work_records
-from engine.ledger.items import ITEM_FACTS, find_round, round_view
+from engine.ledger.rounds import find_round, round_view
 from engine.store.models import STATUS_CLOSED, Item, Round
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 COMPLETED = "已完成整改"
 OBSERVING = "已完成整改，长期坚持"
@@ -158,7 +163,7 @@ def _summary(as_of: str, counts: dict) -> str:
             f"正在整改{counts[IN_PROGRESS]}个。")
 
 
-def progress_report(engine, round_ref: str | int) -> dict:
+def progress_report(engine: Engine, round_ref: str | int) -> dict:
     """The report of a round as plain values, ready for the template (or any other rendering)."""
     with engine.db.reading() as session:
         round_ = find_round(session, round_ref)

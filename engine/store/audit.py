@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from engine.canonical import GENESIS, digest_of
 from engine.clock import CLOCK
 from engine.store.models import AuditEntry, AuditHead
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 
 def _entry_hash(prev_hash: str, entry: AuditEntry) -> str:
@@ -68,7 +71,7 @@ def verify_chain(session: Session) -> ChainReport:
     return ChainReport(True, count)
 
 
-def chain_status(engine) -> dict:
+def chain_status(engine: Engine) -> dict:
     """The audit chain's state as plain values (`rectify audit verify`, the admin page)."""
     with engine.db.reading() as session:
         report = verify_chain(session)

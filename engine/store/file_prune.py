@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from engine.store import audit
 from engine.errors import InvalidInput
+from engine.store import audit
 from engine.store.filestore import ContentStore
 from engine.store.models import Document, EvidenceFile
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 GRACE = timedelta(hours=24)
 STORE_TEXT = {"evidence": "佐证材料", "documents": "销号单", "uploads": "待导入台账"}
@@ -39,7 +43,7 @@ def _unreferenced(store: ContentStore, referenced: set[str], cutoff: datetime) -
     return old, recent
 
 
-def prune_files(engine, grace: timedelta = GRACE, dry_run: bool = False, actor: str | None = None) -> dict:
+def prune_files(engine: Engine, grace: timedelta = GRACE, dry_run: bool = False, actor: str | None = None) -> dict:
     """Remove (or with `dry_run` only list) stored files that no row refers to and that are older than
     `grace`. Returns counts and bytes per store; a run that removed files is in the audit log."""
     if grace < timedelta(hours=1):

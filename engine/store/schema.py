@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -17,7 +21,7 @@ def alembic_config() -> Config:
     return config
 
 
-def upgrade(engine) -> str:
+def upgrade(engine: Engine) -> str:
     """Bring the database to the newest schema; returns the revision it is at."""
     config = alembic_config()
     with engine.db.engine.begin() as connection:
@@ -26,7 +30,7 @@ def upgrade(engine) -> str:
     return current_revision(engine)
 
 
-def current_revision(engine) -> str | None:
+def current_revision(engine: Engine) -> str | None:
     with engine.db.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 

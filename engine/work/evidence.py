@@ -9,7 +9,6 @@ from pathlib import Path
 from engine.errors import InvalidInput
 from engine.store.filestore import ContentStore
 
-
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # Office Open XML, OFD and zip are zip containers
 _OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)  # legacy Office and WPS documents
 # What each allowed type's bytes begin with: the extension alone lets a renamed program through.

@@ -1,22 +1,27 @@
 """What a signer sees before signing: the work under review, its evidence, earlier signatures."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 
 from engine.access.items import viewer
+from engine.errors import Forbidden, InvalidInput
 from engine.process.assignment import refusal
 from engine.process.bpmn import form_key_of, reviewed_ids, step_id
 from engine.process.deploy import all_task_specs
-from engine.errors import Forbidden, InvalidInput
 from engine.process.instances import find_task, load_workflow
 from engine.store.models import ProcessInstance, Signature
+from engine.work.inbox import open_task
 from engine.work.signoff import evidence_hashes, reviewed_records, signature_view
-from engine.work.tasks import _task_or_conflict
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 
-def signoff_context(engine, task_id: str, user_id: int) -> dict:
+def signoff_context(engine: Engine, task_id: str, user_id: int) -> dict:
     with engine.db.reading() as session:
-        row = _task_or_conflict(session, task_id)
+        row = open_task(session, task_id)
         user = viewer(session, user_id)
         reason = refusal(user, row)
         if reason:

@@ -5,12 +5,11 @@ tests/e2e/screenshots/ (git-ignored)."""
 import re
 
 import pytest
-
-from engine.ledger.items import list_items
-
 from helpers import FEEDBACK, do, evidence, people, sign
 from ledger_fixture import PROBLEMS, ledger_rows, ledger_xlsx, workbook_bytes
 from test_walk import NO_OVERFLOW, login
+
+from engine.ledger.items import list_items
 
 ROUND = "市委第三巡察组对市政工程管理处巡察反馈"
 
@@ -145,7 +144,7 @@ def test_office_uploads_a_ledger_confirms_it_and_watches_the_dashboard(world, pa
 
 def test_all_rounds_dashboard_for_a_leader(world, page, screenshots):
     url, engine, good, _bad = world
-    from engine.ledger.items import add_round
+    from engine.ledger.rounds import add_round
     from engine.ledger.xlsx.importing import apply_import
 
     add_round(engine, ROUND, "市委第三巡察组", "市政工程管理处", FEEDBACK)

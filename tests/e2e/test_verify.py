@@ -5,11 +5,10 @@ import json
 import re
 
 import pytest
-
-from engine.closure.signing import init_dev_certificate
-
 from helpers import FIX, do, evidence, sign
 from test_walk import NO_OVERFLOW, login, logout, world  # noqa: F401 — `world` is a fixture
+
+from engine.closure.signing import init_dev_certificate
 
 BODY = "市政工程管理处"
 

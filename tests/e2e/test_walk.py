@@ -3,13 +3,13 @@ people meet. Screenshots of every page land in tests/e2e/screenshots/ (git-ignor
 import re
 
 import pytest
+from helpers import DEADLINE, FEEDBACK, PASSWORD
 
 from engine.demo import DEMO_USERS
+from engine.ledger.items import NewItem, add_item
+from engine.ledger.rounds import add_round
 from engine.people.directory import add_user
-from engine.ledger.items import NewItem, add_item, add_round
 from engine.store.models import IMMEDIATE
-
-from helpers import DEADLINE, FEEDBACK, PASSWORD
 
 NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 

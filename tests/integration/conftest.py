@@ -1,8 +1,7 @@
 import pytest
+from helpers import new_item, new_round, people
 
 from engine.store.models import IMMEDIATE
-
-from helpers import new_item, new_round, people
 
 
 @pytest.fixture

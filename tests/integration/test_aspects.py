@@ -1,15 +1,14 @@
 """方面: 整改办 adds, renames, reorders and removes (empty) aspects — all or nothing."""
 import pytest
+from helpers import DEADLINE, new_round, people
 from sqlalchemy import select
 
-from engine.ledger.aspects import AspectEdit, edit_aspects, list_aspects
-from engine.errors import InvalidInput
-from engine.ledger.items import NewItem, add_item
-from engine.store.models import IMMEDIATE, AuditEntry
 from engine.access.rounds import round_for
+from engine.errors import InvalidInput
+from engine.ledger.aspects import AspectEdit, edit_aspects, list_aspects
+from engine.ledger.items import NewItem, add_item
 from engine.people.directory import user_id_of
-
-from helpers import DEADLINE, new_round, people
+from engine.store.models import IMMEDIATE, AuditEntry
 
 ROUND = "测试轮次"
 

@@ -2,13 +2,12 @@
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from helpers import FIX, do, evidence, new_item, new_round, people, sign, without_triggers
 from sqlalchemy import text
 
 from engine.store.audit import verify_chain
 from engine.store.models import IMMEDIATE, Base
 from engine.work.signoff import verify_item_chain
-
-from helpers import FIX, do, evidence, new_item, new_round, people, sign, without_triggers
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from helpers import TODAY
 
 from engine.cli import main
 from engine.demo import DEMO_PASSWORD
-from helpers import TODAY
 
 
 @pytest.fixture

@@ -5,22 +5,25 @@ import subprocess
 from io import BytesIO
 
 import pytest
+from helpers import FIX, do, evidence, sign, without_triggers
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from engine.closure import signing
 from engine.canonical import digest_of
+from engine.closure import signing
 from engine.closure.content import record_data, record_digest
 from engine.closure.pdf import render_and_sign
 from engine.closure.records import (
-    closure_record, document_file, item_closure_documents, latest_closure_pdf, signature_chain_json,
+    closure_record,
+    document_file,
+    item_closure_documents,
+    latest_closure_pdf,
+    signature_chain_json,
 )
-from engine.errors import Conflict
-from engine.ledger.items import item_detail
-from engine.store.models import AuditEntry, Item
 from engine.closure.verification import CERTIFICATE, MATCHES, REGISTERED, SIGNATURE, verify_pdf
-
-from helpers import FIX, do, evidence, sign, without_triggers
+from engine.errors import Conflict
+from engine.ledger.detail import item_detail
+from engine.store.models import AuditEntry, Item
 
 OPINIONS = ["请补充银行回单", "材料齐全，同意", "同意销号"]
 

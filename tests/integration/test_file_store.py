@@ -5,15 +5,14 @@ import os
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from helpers import FIX, do, evidence
 from sqlalchemy import select
 
-from engine.store.audit import chain_status
 from engine.clock import CLOCK
 from engine.errors import InvalidInput
+from engine.store.audit import chain_status
 from engine.store.file_prune import prune_files
 from engine.store.models import AuditEntry
-
-from helpers import FIX, do, evidence
 
 RECEIPT = b"%PDF-1.4 bank receipt"
 

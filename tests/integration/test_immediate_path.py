@@ -1,16 +1,15 @@
 """立行立改 end to end through the engine API, on SQLite and PostgreSQL."""
 import pytest
+from helpers import FIX, PASSWORD, do, evidence, new_item, open_tasks, sign, task_id
 from sqlalchemy import func, select
 
-from engine.store.audit import verify_chain
 from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.ledger.items import item_detail
-from engine.people.logins import MAX_FAILURES, login
-from engine.store.models import IMMEDIATE, AuditEntry, ProcessInstance, Signature, Timer
-from engine.work.tasks import complete_task
+from engine.ledger.detail import item_detail
 from engine.people.directory import add_user, user_id_of
-
-from helpers import FIX, PASSWORD, do, evidence, new_item, open_tasks, sign, task_id
+from engine.people.logins import MAX_FAILURES, login
+from engine.store.audit import verify_chain
+from engine.store.models import IMMEDIATE, AuditEntry, ProcessInstance, Signature, Timer
+from engine.work.completion import complete_task
 
 
 def test_return_once_then_sign_off_closes_the_item(engine, item):
@@ -21,7 +20,7 @@ def test_return_once_then_sign_off_closes_the_item(engine, item):
     sign(engine, item, "unit_head_review", "李娜", "reject", "佐证不全，请补充银行回单")
     # Back with the officer, who sees why.
     tid = task_id(engine, item, "fix_task")
-    from engine.work.tasks import task_detail
+    from engine.work.inbox import task_detail
     assert task_detail(engine, tid)["data"]["opinion"] == "佐证不全，请补充银行回单"
 
     do(engine, item, "fix_task", "张伟", FIX | {"result": "补充银行回单"}, files=evidence("回单.pdf", b"%PDF-1.4 receipt"))

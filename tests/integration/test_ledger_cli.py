@@ -1,9 +1,8 @@
 """`rectify ledger import/export`, `rounds report-text`, `report progress`, `dashboard` (SQLite)."""
 import json
 
-from openpyxl import load_workbook
-
 from ledger_fixture import ledger_rows, ledger_xlsx, workbook_bytes
+from openpyxl import load_workbook
 from test_cli import cli  # noqa: F401  (the CLI runner fixture)
 
 ROUND = "第二轮"

@@ -1,18 +1,25 @@
 """Importing a ledger .xlsx into a round (DESIGN.md §3), on SQLite and PostgreSQL: a realistic ledger
 comes in whole and starts every path; a bad one is refused whole and writes nothing."""
 import pytest
-from sqlalchemy import func, select
-
-from engine.store.audit import verify_chain
-from engine.errors import InvalidInput
-from engine.ledger.items import get_round, list_items, update_round, update_round_report_text
-from engine.ledger.xlsx.importing import LedgerRefused, apply_import, preview_import
-from engine.store.models import (
-    AuditEntry, Aspect, InboxTask, Item, ProcessInstance, RoleGrant, Unit, User,
-)
-
 from helpers import new_round, people
 from ledger_fixture import ASPECTS, PROBLEMS, deadline_of, expected_name, ledger_rows, ledger_xlsx, workbook_bytes
+from sqlalchemy import func, select
+
+from engine.errors import InvalidInput
+from engine.ledger.items import list_items
+from engine.ledger.rounds import get_round, update_round, update_round_report_text
+from engine.ledger.xlsx.importing import LedgerRefused, apply_import, preview_import
+from engine.store.audit import verify_chain
+from engine.store.models import (
+    Aspect,
+    AuditEntry,
+    InboxTask,
+    Item,
+    ProcessInstance,
+    RoleGrant,
+    Unit,
+    User,
+)
 
 ROUND = "测试轮次"
 COUNTED = (Item, User, Unit, Aspect, ProcessInstance, InboxTask, RoleGrant, AuditEntry)

@@ -2,12 +2,11 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
-from engine.ledger.items import item_detail
-from engine.store.models import LONG_TERM, TIME_LIMITED
-from engine.process.timers import tick
-
 from helpers import do, evidence, new_item, new_round, open_tasks, people, sign
+
+from engine.ledger.detail import item_detail
+from engine.process.timers import tick
+from engine.store.models import LONG_TERM, TIME_LIMITED
 
 PLAN = {"measures": "修订工程变更审批办法", "milestones": [{"title": "完成修订", "due": "2026-03-01"}],
         "planned_completion": "2026-04-30"}
@@ -78,8 +77,8 @@ LT_PLAN = {"mechanism": "建立招投标全过程监管机制",
 
 def enact(engine, item):
     for task in [t for t in open_tasks(engine, item) if t["bpmn_id"] == "rule_enactment"]:
-        from engine.work.tasks import complete_task
         from engine.people.directory import user_id_of
+        from engine.work.completion import complete_task
         complete_task(engine, task["id"], {"title": task["step"].split("：")[-1], "doc_number": "市政〔2026〕1号",
                                            "issued_on": "2026-05-01"}, user_id_of(engine, "王强"), None,
                       evidence(f"{task['id'][:8]}.pdf", b"%PDF-1.4 " + task["id"].encode()))

@@ -6,18 +6,19 @@ import zipfile
 from io import BytesIO
 
 import pytest
+from helpers import FEEDBACK, do, evidence, new_round, people, sign
+from ledger_fixture import ASPECTS, HEADER, TODAY, ledger_rows, workbook_bytes
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from engine.reports.dashboard import dashboard
-from engine.ledger.items import item_detail, list_items, update_round_report_text
+from engine.ledger.detail import item_detail
+from engine.ledger.items import list_items
+from engine.ledger.rounds import update_round_report_text
 from engine.ledger.xlsx.export import export_ledger
 from engine.ledger.xlsx.importing import apply_import
-from engine.store.models import Item
+from engine.reports.dashboard import dashboard
 from engine.reports.progress import progress_report, render_progress_html, render_progress_pdf
-
-from helpers import FEEDBACK, do, evidence, new_round, people, sign
-from ledger_fixture import ASPECTS, HEADER, TODAY, ledger_rows, workbook_bytes
+from engine.store.models import Item
 
 ROUND = "测试轮次"
 FLAGS = ["需第三方评估", "是否公开"]

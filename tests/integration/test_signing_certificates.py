@@ -11,16 +11,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from helpers import FIX, do, evidence, new_item, new_round, people, sign
 
-from engine.closure import signing
 from engine.cli import main
-from engine.demo import DEMO_PASSWORD
+from engine.closure import signing
 from engine.closure.records import closure_record, document_file, item_closure_documents
+from engine.closure.verification import CERTIFICATE, verify_pdf
+from engine.demo import DEMO_PASSWORD
 from engine.errors import Conflict, InvalidInput
 from engine.store.models import IMMEDIATE
-from engine.closure.verification import CERTIFICATE, verify_pdf
-
-from helpers import FIX, do, evidence, new_item, new_round, people, sign
 
 
 def _name(cn):

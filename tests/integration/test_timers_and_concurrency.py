@@ -3,16 +3,15 @@ import threading
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from helpers import FIX, do, evidence, new_item, new_round, open_tasks, people, sign, task_id
 from sqlalchemy import select
 
-from engine.people.directory import user_id_of
 from engine.errors import Conflict
-from engine.ledger.items import item_detail
-from engine.store.models import IMMEDIATE, InboxTask, ProcessInstance
-from engine.work.tasks import complete_task
+from engine.ledger.detail import item_detail
+from engine.people.directory import user_id_of
 from engine.process.timers import tick
-
-from helpers import FIX, do, evidence, new_item, new_round, open_tasks, people, sign, task_id
+from engine.store.models import IMMEDIATE, InboxTask, ProcessInstance
+from engine.work.completion import complete_task
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -1,14 +1,14 @@
 """Deployed versions: running items keep theirs; a fresh engine (new process, empty spec cache)
 restores an instance mid-path and carries on."""
-from engine import Engine
-from engine.process.deploy import deploy_file
-from engine.ledger.items import item_detail
-from engine.store.models import IMMEDIATE, LONG_TERM, TIME_LIMITED
-from engine.config import REPO_ROOT
-from engine.people.directory import user_id_of
-from engine.work.tasks import complete_task
-
 from helpers import FIX, do, evidence, new_item, new_round, open_tasks, people, sign
+
+from engine import Engine
+from engine.config import REPO_ROOT
+from engine.ledger.detail import item_detail
+from engine.people.directory import user_id_of
+from engine.process.deploy import deploy_file
+from engine.store.models import IMMEDIATE, LONG_TERM, TIME_LIMITED
+from engine.work.completion import complete_task
 
 
 def test_new_version_for_new_items_running_items_keep_theirs(engine, tmp_path):

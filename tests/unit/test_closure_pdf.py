@@ -9,8 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from engine import render
-from engine.closure import pades
-from engine.closure import signing
+from engine.closure import pades, signing
 from engine.closure.content import differences, form_fields, value_text
 from engine.closure.pdf import ATTACHMENT, human_size, render_and_sign, sample_record
 from engine.closure.records import new_code

@@ -3,10 +3,10 @@ from datetime import date, datetime
 from io import BytesIO
 
 import pytest
+from ledger_fixture import HEADER, ledger_rows, ledger_xlsx, workbook_bytes
 from openpyxl import load_workbook
 
 from engine.ledger.xlsx.sheet import parse_deadline, read_ledger
-from ledger_fixture import HEADER, ledger_rows, ledger_xlsx, workbook_bytes
 
 
 @pytest.mark.parametrize("value,expected", [

@@ -3,10 +3,15 @@ from datetime import date
 
 import pytest
 
-from engine.store.models import STATUS_CLOSED, STATUS_OPEN
 from engine.reports.progress import (
-    chinese_number, date_range, done_text, problem_heading, sentence, status_text,
+    chinese_number,
+    date_range,
+    done_text,
+    problem_heading,
+    sentence,
+    status_text,
 )
+from engine.store.models import STATUS_CLOSED, STATUS_OPEN
 
 
 def test_problem_headings_read_as_such_reports_do():

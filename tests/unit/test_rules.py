@@ -11,8 +11,8 @@ from engine.canonical import canonical_json, digest_of
 from engine.clock import CLOCK
 from engine.config import REPO_ROOT
 from engine.errors import InvalidInput
-from engine.process.forms import load_form, schema_problems, validate
 from engine.ledger.lights import LightRules
+from engine.process.forms import load_form, schema_problems, validate
 from engine.work.signoff import evidence_hashes
 
 SH = ZoneInfo("Asia/Shanghai")

@@ -1,11 +1,10 @@
 """flaskr-style fixtures: an app on a fresh database, a client, and an `auth` helper that logs in
 through the real form (CSRF token included)."""
 import pytest
-
-from web import create_app
-
 from helpers import people
 from web_session import Auth
+
+from web import create_app
 
 
 @pytest.fixture

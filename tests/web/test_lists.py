@@ -3,13 +3,12 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from helpers import TODAY, new_round
 from sqlalchemy import select
 
 from engine.ledger.items import NewItem, add_item
-from engine.store.models import IMMEDIATE, TIME_LIMITED, Unit
 from engine.process.timers import tick
-
-from helpers import TODAY, new_round
+from engine.store.models import IMMEDIATE, TIME_LIMITED, Unit
 
 ROUND = "测试轮次"
 

@@ -4,15 +4,14 @@ import io
 import re
 
 import pytest
+from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, people, sign, task_id
 from sqlalchemy import func, select
+from web_session import Auth, csrf_token
 from werkzeug.routing import IntegerConverter
 
-from engine.ledger.items import item_detail
+from engine.ledger.detail import item_detail
 from engine.store.models import IMMEDIATE, AuditEntry, EvidenceFile, TaskRecord
 from web import create_app
-
-from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, people, sign, task_id
-from web_session import Auth, csrf_token
 
 
 @pytest.fixture

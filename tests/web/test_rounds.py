@@ -5,15 +5,16 @@ import re
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
-
-import engine.access.rounds as round_access
-from engine.ledger.items import get_round, item_detail, list_items, list_rounds
-from web.charts import bars
-
 from helpers import do, evidence, new_round, sign
 from ledger_fixture import ASPECTS, HEADER, PROBLEMS, ledger_rows, ledger_xlsx, workbook_bytes
+from openpyxl import load_workbook
 from web_session import Auth, csrf_token
+
+import engine.access.rounds as round_access
+from engine.ledger.detail import item_detail
+from engine.ledger.items import list_items
+from engine.ledger.rounds import get_round, list_rounds
+from web.charts import bars
 
 ROUND = "测试轮次"
 OFFICE, OFFICER, LEADER = "周婷", "张伟", "陈刚"

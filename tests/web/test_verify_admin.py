@@ -6,15 +6,14 @@ import re
 import shutil
 
 import pytest
+from helpers import FIX, do, evidence, new_item, new_round, people, sign, without_triggers
+from web_session import Auth, csrf_token
 
 from engine import Engine, Settings
 from engine.closure.records import document_file, item_closure_documents
-from engine.store.models import IMMEDIATE
 from engine.closure.signing import init_dev_certificate
+from engine.store.models import IMMEDIATE
 from web import create_app
-
-from helpers import FIX, do, evidence, new_item, new_round, people, sign, without_triggers
-from web_session import Auth, csrf_token
 
 OWN, OTHER, OPEN = "财务科的已销号问题", "工程管理科的已销号问题", "财务科的整改中问题"
 

@@ -6,6 +6,7 @@ is today's (from the deadline and the clock), as `tick` would set it."""
 from __future__ import annotations
 
 from io import BytesIO
+from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -14,10 +15,14 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from engine.clock import CLOCK
+from engine.ledger.items import ITEM_FACTS
 from engine.ledger.round_facts import current_step, last_signers, open_steps, running_items
-from engine.ledger.items import ITEM_FACTS, find_round
+from engine.ledger.rounds import find_round
 from engine.ledger.xlsx.sheet import COLUMNS, NO, YES
 from engine.store.models import Item
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 STATUS_COLUMNS = ("状态", "灯色", "当前环节", "销号日期", "最后签字人")
 WIDTHS = {"序号": 6, "方面": 28, "问题": 32, "问题描述": 40, "完成标准": 30, "当前环节": 20, "整改时限": 12,
@@ -29,7 +34,7 @@ def _text(value) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", str(value)) if value is not None else ""
 
 
-def _row(engine, item: Item, steps, running, signers, now) -> list[str]:
+def _row(engine: Engine, item: Item, steps, running, signers, now) -> list[str]:
     fields = {
         "number": item.number, "aspect": item.aspect.title if item.aspect else "", "title": item.title,
         "description": item.description, "category": item.category, "unit": item.unit.name,
@@ -44,7 +49,7 @@ def _row(engine, item: Item, steps, running, signers, now) -> list[str]:
     ]
 
 
-def export_ledger(engine, round_ref: str | int) -> bytes:
+def export_ledger(engine: Engine, round_ref: str | int) -> bytes:
     """The round's ledger as .xlsx bytes, items in ledger order."""
     now = CLOCK.now()
     with engine.db.reading() as session:

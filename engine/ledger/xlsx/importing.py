@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.store import audit
 from engine.errors import InvalidInput
-from engine.ledger.items import find_round, insert_item
+from engine.ledger.items import insert_item
 from engine.ledger.refs import LedgerRefs, Resolved
+from engine.ledger.rounds import find_round
 from engine.ledger.xlsx.sheet import LedgerRow, LedgerSheet, Problem, read_ledger
+from engine.store import audit
 from engine.store.models import Item, Round
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 Progress = Callable[[int, int], None]
 
@@ -82,14 +86,14 @@ def _plan(session: Session, round_: Round, sheet: LedgerSheet) -> tuple[ImportPl
     return plan, refs, resolved
 
 
-def preview_import(engine, round_ref: str | int, data: bytes) -> ImportPlan:
+def preview_import(engine: Engine, round_ref: str | int, data: bytes) -> ImportPlan:
     """What importing `data` would create, and every problem that would refuse it. Writes nothing."""
     sheet = read_ledger(data)
     with engine.db.reading() as session:
         return _plan(session, find_round(session, round_ref), sheet)[0]
 
 
-def apply_import(engine, round_ref: str | int, data: bytes, actor: str | None = None,
+def apply_import(engine: Engine, round_ref: str | int, data: bytes, actor: str | None = None,
                  progress: Progress | None = None) -> dict:
     """Import the whole file or nothing: LedgerRefused (with every problem) if anything is wrong.
     `progress(done, total)` is called as items are created."""

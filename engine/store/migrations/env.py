@@ -4,8 +4,8 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from engine.config import Settings
+from engine.store import outbox as _outbox  # noqa: F401  (registers the outbox table)
 from engine.store.models import Base
-import engine.store.outbox  # noqa: F401  (registers the outbox table)
 
 config = context.config
 target_metadata = Base.metadata

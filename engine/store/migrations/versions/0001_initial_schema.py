@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-22 05:04:00.046385
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.store.models
+from alembic import op
 
+import engine.store.models
 
 revision = '0001'
 down_revision = None

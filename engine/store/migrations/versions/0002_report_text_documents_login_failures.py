@@ -4,10 +4,10 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22 05:23:08.857479
 """
-from alembic import op
 import sqlalchemy as sa
-import engine.store.models
+from alembic import op
 
+import engine.store.models
 
 revision = '0002'
 down_revision = '0001'

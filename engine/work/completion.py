@@ -1,133 +1,29 @@
-"""我的待办 and completing a task: the engine's main entry points for people doing the work."""
+"""Completing a task: the form checked against its JSON Schema, evidence kept, a sign-off gate's
+signature decided and recorded, the process advanced — one transaction, all of it or none of it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from engine.store import audit
-from engine.process.assignment import holder_label, refusal, visible_to
-from engine.process.bpmn import reviewed_ids
-from engine.clock import CLOCK
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.events import TaskReturned, record
-from engine.work.evidence import Upload
-from engine.process.forms import validate
-from engine.ledger.items import item_summary
-from engine.process.instances import RunContext, advance, find_task, load_workflow, version_spec
-from engine.store.models import EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord, User, person_with_roles
 from engine.people.logins import record_wrong_password, refuse_if_locked
 from engine.people.passwords import check_password
+from engine.process.assignment import refusal
+from engine.process.bpmn import reviewed_ids
+from engine.process.forms import validate
+from engine.process.instances import RunContext, advance, find_task, load_workflow
+from engine.store import audit
+from engine.store.models import EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord
+from engine.work.evidence import Upload
+from engine.work.inbox import ALREADY_DONE, open_task, person
 from engine.work.signoff import DECISION_TEXT, check_separation, sign
 
-ALREADY_DONE = "该任务已由他人处理"
-
-
-@dataclass
-class InboxFilter:
-    round_id: int | None = None
-    category: str | None = None
-    light: str | None = None
-    page: int = 1
-    per_page: int = 20
-
-
-def _user(session: Session, user_id: int) -> User:
-    user = person_with_roles(session, user_id)
-    if user is None:
-        raise NotFound("用户不存在")
-    return user
-
-
-def task_row_view(engine, row: InboxTask) -> dict:
-    item = row.item
-    return {
-        "id": row.id, "item_id": item.id, "item_number": item.number, "item_title": item.title,
-        "round": item.round.name, "category": item.category, "step": row.name, "bpmn_id": row.bpmn_id,
-        "role": row.lane_role, "assignee": holder_label(row), "form_key": row.form_key, "signoff": row.signoff,
-        "due_date": row.due_date.isoformat() if row.due_date else None, "light": item.light,
-        "created_at": row.created_at.isoformat(),
-    }
-
-
-def inbox(engine, user_id: int, filters: InboxFilter | None = None) -> dict:
-    """The user's open tasks, most urgent first (earliest due), then newest."""
-    filters = filters or InboxFilter()
-    with engine.db.reading() as session:
-        user = _user(session, user_id)
-        query = select(InboxTask).where(visible_to(user))
-        if filters.round_id or filters.category or filters.light:
-            query = query.join(Item, Item.id == InboxTask.item_id)
-            if filters.round_id:
-                query = query.where(Item.round_id == filters.round_id)
-            if filters.category:
-                query = query.where(Item.category == filters.category)
-            if filters.light:
-                query = query.where(Item.light == filters.light)
-        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-        rows = session.execute(
-            query.options(selectinload(InboxTask.assignee), selectinload(InboxTask.item).selectinload(Item.round))
-            .order_by(InboxTask.due_date.asc(), InboxTask.created_at.desc(), InboxTask.id)
-            .limit(filters.per_page).offset((max(filters.page, 1) - 1) * filters.per_page)
-        ).unique().scalars().all()
-        return {"total": total, "page": filters.page, "per_page": filters.per_page,
-                "tasks": [task_row_view(engine, row) for row in rows]}
-
-
-def _task_or_conflict(session: Session, task_id: str) -> InboxTask:
-    """The open task, or Conflict if it was already done (by someone else), or NotFound."""
-    row = session.get(InboxTask, task_id)
-    if row is not None:
-        return row
-    if session.execute(select(TaskRecord.id).where(TaskRecord.task_id == task_id)).first():
-        raise Conflict(ALREADY_DONE)
-    raise NotFound("任务不存在")
-
-
-def inbox_count(engine, user_id: int) -> int:
-    with engine.db.reading() as session:
-        return session.execute(select(func.count(InboxTask.id)).where(visible_to(_user(session, user_id)))).scalar_one()
-
-
-def task_form(engine, task_id: str, user_id: int) -> dict:
-    """The JSON Schema of a task's form ({} for a step without one), for reading what was submitted:
-    the task and the user's right to it are checked, but the workflow is not loaded (completing it
-    checks everything again under the instance lock)."""
-    with engine.db.reading() as session:
-        row = _task_or_conflict(session, task_id)
-        reason = refusal(_user(session, user_id), row)
-        if reason:
-            raise Forbidden(reason)
-        if not row.form_key:
-            return {}
-        version_id = session.execute(select(ProcessInstance.version_id)
-                                     .where(ProcessInstance.id == row.instance_id)).scalar_one()
-        return version_spec(engine, session, version_id).forms.get(row.form_key) or {}
-
-
-def task_detail(engine, task_id: str, user_id: int | None = None) -> dict:
-    """A task with its form schema, instructions and the data it works on. With `user_id`, only for
-    someone who may see it."""
-    with engine.db.reading() as session:
-        row = _task_or_conflict(session, task_id)
-        if user_id is not None:
-            reason = refusal(_user(session, user_id), row)
-            if reason:
-                raise Forbidden(reason)
-        instance = session.get(ProcessInstance, row.instance_id)
-        workflow, spec = load_workflow(engine, instance)
-        task = find_task(workflow, task_id)
-        view = task_row_view(engine, row)
-        view.update({
-            "form": spec.forms.get(row.form_key) if row.form_key else None,
-            "instructions": (task.task_spec.documentation or "") if task else "",
-            "data": _visible_data(task.data) if task else {},
-            "reviews": reviewed_ids(task.task_spec) if task else [],
-            "item": item_summary(row.item) | {"description": row.item.description, "standard": row.item.standard},
-        })
-        return view
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 
 def files_field(schema: dict) -> str:
@@ -162,15 +58,11 @@ def _merge_evidence(kept: list, added: list[dict]) -> list:
     return merged
 
 
-def _visible_data(data: dict) -> dict:
-    return {k: v for k, v in data.items() if not k.startswith("_")}
-
-
 class WrongSigningPassword(InvalidInput):
     """The signer's password confirmation did not match (counted like a failed login)."""
 
 
-def complete_task(engine, task_id: str, data: dict, user_id: int, password: str | None = None,
+def complete_task(engine: Engine, task_id: str, data: dict, user_id: int, password: str | None = None,
                   files: tuple[Upload, ...] = ()) -> dict:
     """Complete a human task with form data (and evidence files); a sign-off gate also takes the
     signer's password and writes a signature record. One transaction: all of it or none of it."""
@@ -181,7 +73,7 @@ def complete_task(engine, task_id: str, data: dict, user_id: int, password: str 
         raise
 
 
-def _complete(engine, task_id: str, data: dict, user_id: int, password: str | None,
+def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: str | None,
               files: tuple[Upload, ...]) -> dict:
     if not isinstance(data, dict):
         raise InvalidInput("表单数据必须是一个对象", {"_form": "表单数据必须是 JSON 对象"})
@@ -189,8 +81,8 @@ def _complete(engine, task_id: str, data: dict, user_id: int, password: str | No
     # leaves no file behind.
     stored = [engine.evidence.describe(upload) for upload in files]
     with engine.db.transaction() as session:
-        user = _user(session, user_id)
-        row = _task_or_conflict(session, task_id)
+        user = person(session, user_id)
+        row = open_task(session, task_id)
         reason = refusal(user, row)
         if reason:
             raise Forbidden(reason)
@@ -227,7 +119,7 @@ def _complete(engine, task_id: str, data: dict, user_id: int, password: str | No
         if output_item is not None:  # a multi-instance element: its result is the form data
             task.data[output_item.bpmn_id] = dict(data)
         task.run()
-        now = CLOCK.now()
+        now = engine.clock.now()
         session.add(TaskRecord(
             task_id=task_id, instance_id=instance.id, item_id=item.id, bpmn_id=row.bpmn_id, name=row.name,
             kind="signoff" if row.signoff else "user", completed_by=user.id, completed_at=now, data=data,

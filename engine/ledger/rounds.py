@@ -1,0 +1,148 @@
+"""巡察轮次 (rounds): create, edit, find and show a round and the free text of its progress report."""
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.clock import CLOCK
+from engine.errors import InvalidInput, NotFound
+from engine.store import audit
+from engine.store.models import Round
+
+if TYPE_CHECKING:
+    from engine.core import Engine
+
+
+def parse_date(value: str, field: str, label: str) -> date:
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise InvalidInput(f"「{label}」不是有效日期", {field: f"「{label}」应为 YYYY-MM-DD 格式的日期：{value}"}) from None
+
+
+ROUND_FIELDS = {  # round_view key -> (model attribute, label, kind)
+    "name": ("name", "轮次名称", "required"), "group": ("inspection_group", "巡察组", "required"),
+    "body": ("inspected_body", "被巡察单位", "required"), "feedback_date": ("feedback_date", "反馈日期", "required_date"),
+    "inspection_start": ("inspection_start", "巡察开始日期", "date"),
+    "inspection_end": ("inspection_end", "巡察结束日期", "date"),
+    "report_practices": ("report_practices", "整改主要做法", "text"),
+    "report_next_steps": ("report_next_steps", "下一步工作打算", "text"),
+    "report_contact": ("report_contact", "联系方式", "text"), "report_issuer": ("report_issuer", "发布单位", "text"),
+    "report_date": ("report_date", "发布日期", "date"),
+}
+REPORT_TEXT_FIELDS = ("report_practices", "report_next_steps", "report_contact", "report_issuer", "report_date")
+
+
+def _round_value(key: str, value):
+    """A round field's value checked and normalised (dates may be given as YYYY-MM-DD)."""
+    _, label, kind = ROUND_FIELDS[key]
+    if kind in ("date", "required_date"):
+        if value in (None, "") and kind == "date":
+            return None
+        return value if isinstance(value, date) else parse_date(value or "", key, label)
+    value = (value or "").strip() if kind == "required" else (value or "").replace("\r\n", "\n").strip()
+    if kind == "required" and not value:
+        raise InvalidInput(f"「{label}」不能为空", {key: f"「{label}」不能为空"})
+    return value
+
+
+def _check_name_free(session: Session, name: str, round_id: int | None = None) -> None:
+    query = select(Round.id).where(Round.name == name)
+    if round_id is not None:
+        query = query.where(Round.id != round_id)
+    if session.execute(query).first():
+        raise InvalidInput(f"轮次「{name}」已存在", {"name": "已存在同名轮次"})
+
+
+def add_round(engine: Engine, name: str, group: str, body: str, feedback_date: date, inspection_start: date | None = None,
+              inspection_end: date | None = None, actor: str | None = None, **report_text) -> dict:
+    """A new round; `report_text` may give the report fields (report_practices, report_next_steps,
+    report_contact, report_issuer, report_date)."""
+    errors = {f: f"「{label}」不能为空" for f, label, v in (("name", "轮次名称", name), ("group", "巡察组", group),
+                                                       ("body", "被巡察单位", body)) if not (v or "").strip()}
+    if errors:
+        raise InvalidInput("巡察轮次信息不完整", errors)
+    unknown = set(report_text) - set(REPORT_TEXT_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown round fields: {sorted(unknown)}")
+    with engine.db.transaction() as session:
+        _check_name_free(session, name.strip())
+        round_ = Round(name=name.strip(), inspection_group=group.strip(), inspected_body=body.strip(),
+                       feedback_date=feedback_date, inspection_start=inspection_start,
+                       inspection_end=inspection_end, created_at=CLOCK.now(),
+                       report_practices="", report_next_steps="", report_contact="", report_issuer="")
+        for key, value in report_text.items():
+            setattr(round_, ROUND_FIELDS[key][0], _round_value(key, value))
+        session.add(round_)
+        session.flush()
+        audit.append(session, "round.add", "round", round_.id, actor, name=round_.name)
+        return round_view(round_)
+
+
+def update_round(engine: Engine, round_ref: str | int, changes: dict, actor: str | None = None) -> dict:
+    """Edit a round: `changes` maps round_view keys (name, group, body, feedback_date, inspection_start,
+    inspection_end and the report_* fields) to new values; keys left out stay as they are."""
+    unknown = set(changes) - set(ROUND_FIELDS)
+    if unknown:
+        raise InvalidInput(f"无法修改的轮次字段：{'、'.join(sorted(unknown))}", {k: "未知字段" for k in unknown})
+    values = {key: _round_value(key, value) for key, value in changes.items()}
+    with engine.db.transaction() as session:
+        round_ = find_round(session, round_ref)
+        if "name" in values:
+            _check_name_free(session, values["name"], round_.id)
+        changed = [key for key, value in values.items() if getattr(round_, ROUND_FIELDS[key][0]) != value]
+        for key in changed:
+            setattr(round_, ROUND_FIELDS[key][0], values[key])
+        if changed:
+            session.flush()
+            audit.append(session, "round.update", "round", round_.id, actor, name=round_.name, changed=changed)
+        return round_view(round_)
+
+
+def update_round_report_text(engine: Engine, round_ref: str | int, actor: str | None = None, **text) -> dict:
+    """整改办 edits the free text of the progress report: report_practices (整改主要做法),
+    report_next_steps (下一步工作打算), report_contact, report_issuer, report_date."""
+    unknown = set(text) - set(REPORT_TEXT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"不是报告文字字段：{'、'.join(sorted(unknown))}", {k: "未知字段" for k in unknown})
+    return update_round(engine, round_ref, text, actor)
+
+
+def round_view(round_: Round) -> dict:
+    def iso(day):
+        return day.isoformat() if day else None
+
+    return {"id": round_.id, "name": round_.name, "group": round_.inspection_group, "body": round_.inspected_body,
+            "feedback_date": round_.feedback_date.isoformat(),
+            "inspection_start": iso(round_.inspection_start), "inspection_end": iso(round_.inspection_end),
+            "report_practices": round_.report_practices or "", "report_next_steps": round_.report_next_steps or "",
+            "report_contact": round_.report_contact or "", "report_issuer": round_.report_issuer or "",
+            "report_date": iso(round_.report_date)}
+
+
+def find_round(session: Session, name_or_id: str | int) -> Round:
+    """A round by id (an int) or by name (a string; digits are tried as an id only when no round has
+    that name, so a round named "2" is found by its name)."""
+    round_ = None
+    if not isinstance(name_or_id, int):
+        round_ = session.execute(select(Round).where(Round.name == str(name_or_id))).scalar_one_or_none()
+    if round_ is None and (isinstance(name_or_id, int) or str(name_or_id).isdigit()):
+        round_ = session.get(Round, int(name_or_id))
+    if round_ is None:
+        raise NotFound(f"找不到巡察轮次「{name_or_id}」")
+    return round_
+
+
+def get_round(engine: Engine, round_ref: str | int) -> dict:
+    with engine.db.reading() as session:
+        return round_view(find_round(session, round_ref))
+
+
+def list_rounds(engine: Engine) -> list[dict]:
+    with engine.db.reading() as session:
+        return [round_view(r) for r in session.execute(select(Round).order_by(Round.id)).scalars()]
+
+
