@@ -1,4 +1,4 @@
-"""The one clock of the engine (DESIGN.md §6).
+"""The one clock of the engine (docs/domain.md, lights).
 
 Every "now" in the engine comes from `CLOCK`, SpiffWorkflow's timer events included, so tests and
 `rectify tick --now` can move time for the whole engine at once.

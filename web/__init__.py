@@ -7,7 +7,7 @@ import secrets
 from dataclasses import replace
 from pathlib import Path
 
-from flask import Flask, g, render_template, request, send_from_directory
+from flask import Flask, render_template, request, send_from_directory
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -91,13 +91,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.context_processor
     def navigation():
-        if not current_user.is_authenticated:
-            return {}
-        from engine.work.inbox import inbox_count
-
-        if "inbox_count" not in g:
-            g.inbox_count = inbox_count(app.extensions["rectify"], current_user.id)
-        return {"inbox_count": g.inbox_count}
+        # Loaded with the user (engine/people/logins.py load_user): no session of its own.
+        return {"inbox_count": current_user.inbox_count} if current_user.is_authenticated else {}
 
     @app.after_request
     def security_headers(response):

@@ -21,6 +21,7 @@ class SessionUser(UserMixin):
         self.unit = data["unit"]
         self.unit_id = data.get("unit_id")
         self.roles = data["roles"]
+        self.inbox_count = data.get("inbox_count", 0)
 
 
 @login_manager.user_loader

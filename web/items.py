@@ -7,8 +7,8 @@ from io import BytesIO
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from engine.access.items import ItemFilter, diagram_for, evidence_for, filter_choices, items_for
-from engine.access.records import closure_file_for, generate_closure_for, item_page_for, signature_chain_for
+from engine.access.items import ItemFilter, diagram_for, evidence_for, item_page_for, items_page_for
+from engine.access.records import closure_file_for, generate_closure_for, signature_chain_for
 from engine.ledger.lights import LIGHT_TEXT, LIGHTS
 from engine.store.models import CATEGORIES, ITEM_STATUSES
 
@@ -28,8 +28,9 @@ def index():
     filters = ItemFilter(round_id=_int("round"), aspect_id=_int("aspect"), category=request.args.get("category") or None,
                          unit_id=_int("unit"), light=request.args.get("light") or None,
                          status=request.args.get("status") or None, search=request.args.get("q") or None)
-    return render_template("items/index.html", items=items_for(engine(), current_user.id, filters), filters=filters,
-                           choices=filter_choices(engine(), current_user.id), categories=CATEGORIES, lights=LIGHTS,
+    page = items_page_for(engine(), current_user.id, filters)
+    return render_template("items/index.html", items=page["items"], filters=filters,
+                           choices=page["choices"], categories=CATEGORIES, lights=LIGHTS,
                            statuses=ITEM_STATUSES, light_text=LIGHT_TEXT)
 
 

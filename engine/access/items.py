@@ -1,4 +1,4 @@
-"""Who may see what (DESIGN.md §2): officers and unit heads their own unit's items; leaders, 整改办,
+"""Who may see what (docs/domain.md, roles): officers and unit heads their own unit's items; leaders, 整改办,
 纪检 and admins every item of the body. Load (404) → check (403) → act."""
 from __future__ import annotations
 
@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from engine.closure.records import closure_pending, item_closure_documents
 from engine.errors import Forbidden, NotFound
 from engine.ledger.detail import item_detail
-from engine.ledger.items import ITEM_FACTS, get_item, item_summary
+from engine.ledger.items import ITEM_LOAD_OPTIONS, get_item, item_summary, may_see, visible_items
 from engine.store.models import (
+    ADMIN,
+    OFFICE,
+    STATUS_CLOSED,
     Aspect,
     EvidenceFile,
     InboxTask,
@@ -21,11 +25,14 @@ from engine.store.models import (
     User,
     person_with_roles,
 )
+from engine.work.inbox import InboxFilter, inbox
 
 if TYPE_CHECKING:
     from engine.core import Engine
 
 NOT_YOURS = "该事项属于其他单位，您无权查看"
+# Who may make a new closure record of a closed item they may see.
+REGENERATORS = (OFFICE, ADMIN)
 
 
 def viewer(session: Session, user_id: int) -> User:
@@ -44,20 +51,36 @@ def require_role(session: Session, user_id: int, *roles: str) -> User:
 
 
 def check_item(user: User, item: Item) -> None:
-    if not (user.sees_all_units or item.unit_id == user.unit_id):
+    if not may_see(user, item):
         raise Forbidden(NOT_YOURS)
 
 
-def item_for(engine: Engine, item_id: int, user_id: int) -> dict:
+def checked_item(session: Session, item_id: int, user_id: int) -> tuple[User, Item]:
+    """Load (404) and check (403): the signed-in user and an item they may see."""
+    user, item = viewer(session, user_id), get_item(session, item_id)
+    check_item(user, item)
+    return user, item
+
+
+def item_page_for(engine: Engine, item_id: int, user_id: int) -> dict:
+    """The item page, in one session: the item (access checked) with its tasks, history, signatures
+    and evidence, its closure records newest first, whether a record is still being made after
+    closing, and whether the user may make a new one (整改办 and 管理员, once the item is closed)."""
     with engine.db.reading() as session:
-        check_item(viewer(session, user_id), get_item(session, item_id))
-    return item_detail(engine, item_id)
+        user, item = checked_item(session, item_id, user_id)
+        page = item_detail(engine, item_id)
+        documents = item_closure_documents(engine, item_id)
+        return page | {
+            "closure_documents": documents,
+            "closure_pending": item.status == STATUS_CLOSED and not documents and closure_pending(session, item_id),
+            "may_generate_closure": bool(user.roles & set(REGENERATORS)) and item.status == STATUS_CLOSED,
+        }
 
 
 def evidence_for(engine: Engine, item_id: int, sha256: str, user_id: int) -> tuple[str, bytes]:
     """(file name, content) of an evidence file of an item the user may see."""
     with engine.db.reading() as session:
-        check_item(viewer(session, user_id), get_item(session, item_id))
+        checked_item(session, item_id, user_id)
         row = session.execute(select(EvidenceFile).where(
             EvidenceFile.item_id == item_id, EvidenceFile.sha256 == sha256)).scalars().first()
         if row is None:
@@ -68,7 +91,7 @@ def evidence_for(engine: Engine, item_id: int, sha256: str, user_id: int) -> tup
 def diagram_for(engine: Engine, item_id: int, user_id: int) -> dict:
     """The BPMN of the item's process version with the finished and current steps."""
     with engine.db.reading() as session:
-        check_item(viewer(session, user_id), get_item(session, item_id))
+        checked_item(session, item_id, user_id)
         instance = session.execute(select(ProcessInstance).where(ProcessInstance.item_id == item_id)
                                    .order_by(ProcessInstance.id.desc())).unique().scalars().first()
         if instance is None:
@@ -93,9 +116,8 @@ class ItemFilter:
 def items_for(engine: Engine, user_id: int, filters: ItemFilter) -> list[dict]:
     with engine.db.reading() as session:
         user = viewer(session, user_id)
-        query = select(Item).options(*ITEM_FACTS).order_by(Item.round_id, Item.aspect_id, Item.id)
-        if not user.sees_all_units:
-            query = query.where(Item.unit_id == user.unit_id)
+        query = select(Item).options(*ITEM_LOAD_OPTIONS).order_by(Item.round_id, Item.aspect_id, Item.id)
+        query = query.where(visible_items(user))
         for column, value in ((Item.round_id, filters.round_id), (Item.aspect_id, filters.aspect_id),
                               (Item.category, filters.category), (Item.unit_id, filters.unit_id),
                               (Item.light, filters.light), (Item.status, filters.status)):
@@ -122,3 +144,15 @@ def filter_choices(engine: Engine, user_id: int) -> dict:
                         for a in session.execute(select(Aspect).order_by(Aspect.round_id, Aspect.position)).scalars()],
             "units": [{"id": u.id, "name": u.name} for u in units],
         }
+
+
+def items_page_for(engine: Engine, user_id: int, filters: ItemFilter) -> dict:
+    """整改台账: the items the user may see, with the choices for the filters — one session."""
+    with engine.db.reading():
+        return {"items": items_for(engine, user_id, filters), "choices": filter_choices(engine, user_id)}
+
+
+def inbox_page_for(engine: Engine, user_id: int, filters: InboxFilter) -> dict:
+    """我的待办: one page of the user's open tasks, with the choices for the filters — one session."""
+    with engine.db.reading():
+        return {"result": inbox(engine, user_id, filters), "choices": filter_choices(engine, user_id)}

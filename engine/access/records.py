@@ -1,11 +1,11 @@
 """What the web UI may do with closure records (销号单), signature chains and the system overview.
-Each function checks the signed-in user first (engine/access.py: load → 404, check → 403), then
+Each function checks the signed-in user first (engine/access/items.py: load → 404, check → 403), then
 calls the engine function that does the work.
 
   anyone, without logging in       verify an uploaded PDF (nothing of the upload is kept)
   who may see the item             its closure records, their PDFs, its signature chain as JSON
   整改办, 管理员 (who may see it)   make a new closure record of a closed item (earlier ones are kept)
-  管理员                            the overview: signing certificate, audit chain, counts
+  管理员                            the overview: signing certificate, audit chain, counts, outbox
 """
 from __future__ import annotations
 
@@ -13,25 +13,23 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 
-from engine.access.items import check_item, item_for, require_role, viewer
+from engine.access.items import REGENERATORS, check_item, checked_item, require_role
 from engine.closure import signing
 from engine.closure.records import (
     KIND_CLOSURE,
     closure_record,
     document_file,
-    item_closure_documents,
     signature_chain_bytes,
 )
 from engine.closure.verification import verify_pdf
 from engine.errors import InvalidInput, NotFound
 from engine.ledger.items import get_item
 from engine.store.audit import chain_status
-from engine.store.models import ADMIN, OFFICE, STATUS_CLOSED, AuditEntry, Document, Item, Signature, User
+from engine.store.models import ADMIN, STATUS_CLOSED, AuditEntry, Document, Item, Signature, User
 
 if TYPE_CHECKING:
     from engine.core import Engine
 
-REGENERATORS = (OFFICE, ADMIN)
 MAX_VERIFY_BYTES = 20 * 1024 * 1024  # a closure record is well under 1 MB; this bounds what we parse
 PDF_MAGIC = b"%PDF-"
 
@@ -56,40 +54,26 @@ def verify_upload(engine: Engine, data: bytes) -> dict:
     return verify_pdf(engine, data).as_dict()
 
 
-def _checked_item(session, item_id: int, user_id: int) -> tuple[User, Item]:
-    user, item = viewer(session, user_id), get_item(session, item_id)
-    check_item(user, item)
-    return user, item
-
-
-def item_page_for(engine: Engine, item_id: int, user_id: int) -> dict:
-    """The item page: the item (access checked) with its closure records, newest first, and whether
-    the user may make a new one (整改办 and 管理员, once the item is closed)."""
-    item = item_for(engine, item_id, user_id)
-    with engine.db.reading() as session:
-        may_generate = bool(viewer(session, user_id).roles & set(REGENERATORS)) and item["status"] == STATUS_CLOSED
-    return item | {"closure_documents": item_closure_documents(engine, item_id), "may_generate_closure": may_generate}
-
-
 def closure_file_for(engine: Engine, item_id: int, document_id: int, user_id: int) -> tuple[dict, bytes]:
     """(the record's row, its PDF) — a closure record of this item, which the user may see."""
     with engine.db.reading() as session:
-        _checked_item(session, item_id, user_id)
+        checked_item(session, item_id, user_id)
         doc = session.get(Document, document_id)
         if doc is None or doc.item_id != item_id or doc.kind != KIND_CLOSURE:
             raise NotFound(f"问题 {item_id} 没有编号为 {document_id} 的销号单")
-    return document_file(engine, document_id)
+        return document_file(engine, document_id)
 
 
 def signature_chain_for(engine: Engine, item_id: int, user_id: int) -> bytes:
     """The item's signature chain as a JSON file, for someone who may see the item."""
     with engine.db.reading() as session:
-        _checked_item(session, item_id, user_id)
-    return signature_chain_bytes(engine, item_id)
+        checked_item(session, item_id, user_id)
+        return signature_chain_bytes(engine, item_id)
 
 
 def generate_closure_for(engine: Engine, item_id: int, user_id: int) -> dict:
-    """A new signed closure record of a closed item, made by 整改办 or 管理员 (who may see it)."""
+    """A new signed closure record of a closed item, made by 整改办 or 管理员 (who may see it). The
+    check is its own short read: rendering and signing must not run inside a held session."""
     with engine.db.reading() as session:
         user = require_role(session, user_id, *REGENERATORS)
         check_item(user, get_item(session, item_id))
@@ -110,4 +94,5 @@ def admin_overview(engine: Engine, user_id: int) -> dict:
     with engine.db.reading() as session:
         require_role(session, user_id, ADMIN)
         counts = {key: session.execute(query).scalar() or 0 for key, query in queries.items()}
-    return {"certificate": signing.certificate_info(engine), "audit": chain_status(engine), "counts": counts}
+        return {"certificate": signing.certificate_info(engine), "audit": chain_status(engine), "counts": counts,
+                "outbox": engine.outbox.status()}

@@ -1,4 +1,4 @@
-"""Who may do what with rounds (DESIGN.md §2), for the web UI: each function checks the signed-in
+"""Who may do what with rounds (docs/domain.md, roles), for the web UI: each function checks the signed-in
 user's roles, then calls the engine function that does the work.
 
   整改办, 管理员                                 create and edit rounds and their report text; import ledgers
@@ -38,18 +38,6 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 def permissions(user: User) -> dict[str, bool]:
     """What the page may offer the user: `manage` (create, edit, import) and `export`."""
     return {"manage": bool(user.roles & set(MANAGERS)), "export": bool(user.roles & set(EXPORTERS))}
-
-
-def _signed_in(engine: Engine, user_id: int) -> dict[str, bool]:
-    """The user's permissions, for any active user (else Forbidden)."""
-    with engine.db.reading() as session:
-        return permissions(viewer(session, user_id))
-
-
-def _actor(engine: Engine, user_id: int, roles: tuple[str, ...]) -> str:
-    """The name of the user, if they hold one of `roles` (else Forbidden)."""
-    with engine.db.reading() as session:
-        return require_role(session, user_id, *roles).name
 
 
 def _rate_text(closed: int, total: int) -> str:
@@ -104,13 +92,15 @@ def round_to_manage_for(engine: Engine, user_id: int, round_id: int) -> dict:
 
 def aspects_to_manage_for(engine: Engine, user_id: int, round_id: int) -> tuple[dict, list[dict]]:
     """The round and its aspects with item counts, for 整改办 and 管理员."""
-    round_ = round_to_manage_for(engine, user_id, round_id)
-    return round_, list_aspects(engine, round_id)
+    with engine.db.reading() as session:
+        require_role(session, user_id, *MANAGERS)
+        return round_view(find_round(session, round_id)), list_aspects(engine, round_id)
 
 
 def edit_aspects_for(engine: Engine, user_id: int, round_id: int, edits: list[AspectEdit]) -> list[dict]:
     """Add, rename, reorder and remove (empty) aspects, all or nothing."""
-    return edit_aspects(engine, round_id, edits, _actor(engine, user_id, MANAGERS))
+    with engine.db.transaction() as session:
+        return edit_aspects(engine, round_id, edits, require_role(session, user_id, *MANAGERS).name)
 
 
 def _round_values(values: dict[str, str]) -> dict:
@@ -130,60 +120,64 @@ def _round_values(values: dict[str, str]) -> dict:
 
 def create_round_for(engine: Engine, user_id: int, values: dict[str, str]) -> dict:
     """A new round from the form's text (name, group, body, inspection dates, feedback date)."""
-    actor = _actor(engine, user_id, MANAGERS)
-    clean = _round_values({key: values.get(key, "") for key in ROUND_FORM_FIELDS})
-    return add_round(engine, clean.pop("name"), clean.pop("group"), clean.pop("body"), clean.pop("feedback_date"),
-                     actor=actor, **clean)
+    with engine.db.transaction() as session:
+        actor = require_role(session, user_id, *MANAGERS).name
+        clean = _round_values({key: values.get(key, "") for key in ROUND_FORM_FIELDS})
+        return add_round(engine, clean.pop("name"), clean.pop("group"), clean.pop("body"), clean.pop("feedback_date"),
+                         actor=actor, **clean)
 
 
 def update_round_for(engine: Engine, user_id: int, round_id: int, values: dict[str, str]) -> dict:
     """Edit a round's fields and report text from the form's text (keys as round_view names them)."""
-    actor = _actor(engine, user_id, MANAGERS)
-    return update_round(engine, round_id, _round_values(values), actor)
+    with engine.db.transaction() as session:
+        actor = require_role(session, user_id, *MANAGERS).name
+        return update_round(engine, round_id, _round_values(values), actor)
 
 
 def import_preview_for(engine: Engine, user_id: int, round_id: int, data: bytes) -> dict:
     """What importing the uploaded ledger would create, or every problem with it. A file that could be
     imported is kept (by SHA-256, returned as `sha256`) for the confirmation; nothing else is written."""
-    _actor(engine, user_id, MANAGERS)
-    if not data:
-        raise InvalidInput("请选择要导入的台账文件（.xlsx）", {"file": "未选择文件或文件为空"})
-    if len(data) > MAX_LEDGER_BYTES:
-        raise InvalidInput("台账文件过大", {"file": f"台账文件不能超过 {MAX_LEDGER_BYTES // (1024 * 1024)} MB"})
-    plan = preview_import(engine, round_id, data).as_dict()
+    with engine.db.reading() as session:
+        require_role(session, user_id, *MANAGERS)
+        if not data:
+            raise InvalidInput("请选择要导入的台账文件（.xlsx）", {"file": "未选择文件或文件为空"})
+        if len(data) > MAX_LEDGER_BYTES:
+            raise InvalidInput("台账文件过大", {"file": f"台账文件不能超过 {MAX_LEDGER_BYTES // (1024 * 1024)} MB"})
+        plan = preview_import(engine, round_id, data).as_dict()
     plan["sha256"] = engine.uploads.put(data) if plan["ok"] else None
     return plan
 
 
 def import_apply_for(engine: Engine, user_id: int, round_id: int, sha256: str) -> dict:
     """Import the previewed ledger (all or nothing; LedgerRefused names every problem)."""
-    actor = _actor(engine, user_id, MANAGERS)
     if not _SHA256.fullmatch(sha256 or ""):
         raise InvalidInput("未找到待导入的台账，请重新上传")
-    try:
-        data = engine.uploads.read(sha256, verify=True)
-    except NotFound:
-        raise NotFound("待导入的台账已不存在，请重新上传") from None
-    return apply_import(engine, round_id, data, actor)
+    with engine.db.transaction() as session:
+        actor = require_role(session, user_id, *MANAGERS).name
+        try:
+            data = engine.uploads.read(sha256, verify=True)
+        except NotFound:
+            raise NotFound("待导入的台账已不存在，请重新上传") from None
+        return apply_import(engine, round_id, data, actor)
 
 
 def export_for(engine: Engine, user_id: int, round_id: int) -> tuple[str, bytes]:
     """(file name, .xlsx bytes) of the round's ledger."""
-    _actor(engine, user_id, EXPORTERS)
     with engine.db.reading() as session:
+        require_role(session, user_id, *EXPORTERS)
         name = find_round(session, round_id).name
-    today = engine.lights.local_date(engine.clock.now()).isoformat()
-    return f"{name}-整改台账-{today}.xlsx", export_ledger(engine, round_id)
+        today = engine.lights.local_date(engine.clock.now()).isoformat()
+        return f"{name}-整改台账-{today}.xlsx", export_ledger(engine, round_id)
 
 
 def dashboard_for(engine: Engine, user_id: int, round_id: int | None = None) -> dict:
     """The dashboard figures (body-wide, as the published report gives them) for one round or all
     rounds, and what the user may do. The list of overdue items names only items the user may open:
-    an officer sees their own unit's (DESIGN.md §2)."""
+    an officer sees their own unit's (docs/domain.md, roles)."""
     with engine.db.reading() as session:
         user = viewer(session, user_id)
         can, own_unit = permissions(user), None if user.sees_all_units else user.unit.name
-    figures = dashboard(engine, round_id)
+        figures = dashboard(engine, round_id)
     if own_unit is not None:
         figures["overdue_items"] = [i for i in figures["overdue_items"] if i["unit"] == own_unit]
     return figures | {"can": can, "overdue_unit": own_unit}
@@ -191,13 +185,15 @@ def dashboard_for(engine: Engine, user_id: int, round_id: int | None = None) -> 
 
 def report_for(engine: Engine, user_id: int, round_id: int) -> dict:
     """The public progress report as plain values and as its standalone HTML page."""
-    _signed_in(engine, user_id)
-    report = progress_report(engine, round_id)
+    with engine.db.reading() as session:
+        viewer(session, user_id)
+        report = progress_report(engine, round_id)
     return {"report": report, "html": render_progress_html(report)}
 
 
 def report_pdf_for(engine: Engine, user_id: int, round_id: int) -> tuple[str, bytes]:
     """(file name, PDF bytes) of the public progress report."""
-    _signed_in(engine, user_id)
-    report = progress_report(engine, round_id)
+    with engine.db.reading() as session:
+        viewer(session, user_id)
+        report = progress_report(engine, round_id)
     return f"{report['round']['name']}-整改进展情况公布.pdf", render_progress_pdf(report)

@@ -1,4 +1,4 @@
-"""The content of a closure record (销号单, DESIGN.md §7) as plain values read from the database, its
+"""The content of a closure record (销号单, docs/domain.md, documents) as plain values read from the database, its
 digest, and what differs when the database no longer says the same.
 
 The record is a snapshot taken when the PDF is made. Its `bounds` say which append-only rows it

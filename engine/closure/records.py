@@ -25,8 +25,9 @@ from engine.errors import Conflict, NotFound
 from engine.events import ItemClosed
 from engine.ledger.items import get_item
 from engine.store import audit
+from engine.store import outbox as outbox_rows
 from engine.store.models import STATUS_CLOSED, Document, Signature, User
-from engine.work.signoff import item_facts, verify_item_chain
+from engine.work.signoff import signed_item_fields, verify_item_chain
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -141,6 +142,11 @@ def item_closure_documents(engine: Engine, item_id: int) -> list[dict]:
         return [document_view(d) | {"latest": i == 0} for i, d in enumerate(rows)]
 
 
+def closure_pending(session: Session, item_id: int) -> bool:
+    """Whether the item's closing still waits for its record to be made (an unhandled ItemClosed)."""
+    return any(row.name == ItemClosed.name for row in outbox_rows.pending(session, item_id))
+
+
 def document_file(engine: Engine, document_id: int) -> tuple[dict, bytes]:
     """A document's row and its bytes, checked against its SHA-256."""
     with engine.db.reading() as session:
@@ -190,7 +196,7 @@ def signature_chain_json(engine: Engine, item_id: int) -> dict:
             "payload": s.payload, "prev_digest": s.prev_digest, "digest": s.digest,
         } for s in rows]
         return {
-            "id": item_id, "format": "rectify.signature-chain/1", "item": item_facts(item), "status": item.status,
+            "id": item_id, "format": "rectify.signature-chain/1", "item": signed_item_fields(item), "status": item.status,
             "closed_at": item.closed_at.isoformat() if item.closed_at else None,
             "chain_ok": chain.ok, "chain_problem": chain.problem, "count": len(signatures),
             "digest_rule": SIGNATURE_DIGEST_RULE, "exported_at": CLOCK.now().isoformat(), "signatures": signatures,

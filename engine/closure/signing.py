@@ -1,4 +1,4 @@
-"""The body's signing certificate (DESIGN.md §7), kept in the instance folder and never in git.
+"""The body's signing certificate (docs/documents.md), kept in the instance folder and never in git.
 
 Layout of `<instance>/signing/` (directory mode 0700):
 
@@ -18,17 +18,27 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from engine.clock import CLOCK
+from engine.closure.certificates import (
+    display_name,
+    fingerprint,
+    is_self_signed,
+    key_description,
+    load_certificates,
+    load_private_key,
+    public_der,
+    read_pem_file,
+    self_signed,
+)
 from engine.errors import Conflict, InvalidInput
 from engine.store import audit
 from engine.store.filestore import write_atomically
@@ -37,7 +47,6 @@ from engine.store.models import Round
 if TYPE_CHECKING:
     from engine.core import Engine
 
-DEV_VALIDITY = timedelta(days=730)
 EXPIRY_WARNING_DAYS = 30
 NOT_CONFIGURED = "尚未配置签名证书：开发环境请运行 rectify signing init，正式环境请运行 rectify signing use 证书 私钥"
 
@@ -82,44 +91,6 @@ class Credentials:
 def signing_dir(engine: Engine) -> Path:
     return engine.settings.instance_path / "signing"
 
-
-def fingerprint(cert: x509.Certificate) -> str:
-    return cert.fingerprint(hashes.SHA256()).hex()
-
-
-def _name_part(name: x509.Name, oid) -> str:
-    values = name.get_attributes_for_oid(oid)
-    return str(values[0].value) if values else ""
-
-
-def display_name(name: x509.Name) -> str:
-    """「通用名（单位）」, the way people name a certificate's holder."""
-    cn, org = _name_part(name, NameOID.COMMON_NAME), _name_part(name, NameOID.ORGANIZATION_NAME)
-    if cn and org and org not in cn:
-        return f"{cn}（{org}）"
-    return cn or org or name.rfc4514_string()
-
-
-def _is_self_signed(cert: x509.Certificate) -> bool:
-    if cert.issuer != cert.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(cert)
-        return True
-    except Exception:  # noqa: BLE001 — any failure means "not self-signed"
-        return False
-
-
-def _key_description(cert: x509.Certificate) -> str:
-    key = cert.public_key()
-    if isinstance(key, rsa.RSAPublicKey):
-        return f"RSA {key.key_size}"
-    if isinstance(key, ec.EllipticCurvePublicKey):
-        return f"EC {key.curve.name}"
-    return type(key).__name__
-
-
-# --- the folder -------------------------------------------------------------------------------------
 
 def _current_folder(engine: Engine) -> Path | None:
     pointer = signing_dir(engine) / "current"
@@ -179,31 +150,6 @@ def _install(engine: Engine, cert: x509.Certificate, key, chain: list[x509.Certi
 
 # --- creating and installing --------------------------------------------------------------------------
 
-def self_signed(body_name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A development certificate for the body: EC P-256, self-signed, valid for two years."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{body_name}开发用签名证书"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, body_name),
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-    ])
-    # Real time, not the engine clock: validity is checked by PDF readers against their own clocks.
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + DEV_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=True, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
-        ), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return cert, key
-
-
 def init_dev_certificate(engine: Engine, body_name: str, actor: str | None = None, replace: bool = False) -> dict:
     """Create a self-signed development certificate for the body and use it."""
     body_name = (body_name or "").strip()
@@ -217,52 +163,16 @@ def init_dev_certificate(engine: Engine, body_name: str, actor: str | None = Non
     return _install(engine, cert, key, [], "development", actor, "signing.init")
 
 
-def _read(path: Path, what: str) -> bytes:
-    try:
-        return Path(path).read_bytes()
-    except OSError as exc:
-        raise InvalidInput(f"无法读取{what}文件", {what: f"{path}：{exc.strerror or exc}"}) from None
-
-
-def _load_certs(data: bytes, path: Path, what: str) -> list[x509.Certificate]:
-    try:
-        if b"-----BEGIN" in data:
-            return x509.load_pem_x509_certificates(data)
-        return [x509.load_der_x509_certificate(data)]
-    except ValueError:
-        raise InvalidInput(f"{what}文件不是有效的 X.509 证书（PEM 或 DER）", {what: str(path)}) from None
-
-
-def _load_key(data: bytes, path: Path, passphrase: str | None):
-    password = passphrase.encode("utf-8") if passphrase else None
-    try:
-        if b"-----BEGIN" in data:
-            return serialization.load_pem_private_key(data, password)
-        return serialization.load_der_private_key(data, password)
-    except TypeError:  # encrypted without passphrase, or a passphrase for an unencrypted key
-        if password is None:
-            raise InvalidInput("私钥已加密，请用 --passphrase 给出口令", {"key": str(path)}) from None
-        raise InvalidInput("私钥未加密，无需口令；请去掉 --passphrase", {"key": str(path)}) from None
-    except ValueError:
-        if password is not None:
-            raise InvalidInput("私钥口令不正确，或文件不是有效的私钥", {"key": str(path)}) from None
-        raise InvalidInput("私钥文件不是有效的私钥（PEM 或 DER）", {"key": str(path)}) from None
-
-
-def _public_der(key) -> bytes:
-    return key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
 def use_certificate(engine: Engine, cert_path: Path, key_path: Path, chain_paths: tuple[Path, ...] = (),
                     passphrase: str | None = None, actor: str | None = None) -> dict:
     """Install a real certificate and its key (and the CA chain): the key must match the certificate,
     the certificate must be valid now and allowed to sign."""
-    certs = _load_certs(_read(cert_path, "证书"), cert_path, "证书")
+    certs = load_certificates(read_pem_file(cert_path, "证书"), cert_path, "证书")
     cert = certs[0]
-    key = _load_key(_read(key_path, "私钥"), key_path, passphrase)
+    key = load_private_key(read_pem_file(key_path, "私钥"), key_path, passphrase)
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise InvalidInput("只支持 RSA 或 EC 私钥", {"key": str(key_path)})
-    if _public_der(key.public_key()) != _public_der(cert.public_key()):
+    if public_der(key.public_key()) != public_der(cert.public_key()):
         raise InvalidInput("私钥与证书不匹配（不是同一对密钥）", {"key": str(key_path), "cert": str(cert_path)})
     now = datetime.now(timezone.utc)
     if cert.not_valid_after_utc <= now:
@@ -277,7 +187,7 @@ def use_certificate(engine: Engine, cert_path: Path, key_path: Path, chain_paths
         pass
     chain = certs[1:]
     for path in chain_paths:
-        chain += _load_certs(_read(path, "证书链"), path, "证书链")
+        chain += load_certificates(read_pem_file(path, "证书链"), path, "证书链")
     return _install(engine, cert, key, chain, "installed", actor, "signing.use")
 
 
@@ -351,9 +261,9 @@ def certificate_info(engine: Engine) -> dict:
         "subject": display_name(cert.subject), "subject_dn": cert.subject.rfc4514_string(),
         "issuer": display_name(cert.issuer), "fingerprint": folder.name, "serial": format(cert.serial_number, "x"),
         "not_before": cert.not_valid_before_utc.isoformat(), "not_after": cert.not_valid_after_utc.isoformat(),
-        "days_left": days_left, "self_signed": _is_self_signed(cert),
+        "days_left": days_left, "self_signed": is_self_signed(cert),
         "development": meta.get("source") == "development", "installed_at": meta.get("installed_at"),
-        "key": _key_description(cert), "key_present": (folder / "key.pem").exists(),
+        "key": key_description(cert), "key_present": (folder / "key.pem").exists(),
         "chain": [display_name(c.subject) for c in _folder_chain(folder)], "retired": retired,
     }
 

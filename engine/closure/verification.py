@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from engine.closure import signing
+from engine.closure import certificates, signing
 from engine.closure.content import differences, record_data, record_digest
 from engine.closure.pades import SignatureCheck, check_pdf
 from engine.closure.pdf import ATTACHMENT
@@ -80,8 +80,8 @@ def _embedded(check: SignatureCheck) -> dict | None:
 def _certificate_check(known_list: list[signing.KnownCertificate], check: SignatureCheck) -> tuple[Check, str | None]:
     if check.signer is None:
         return Check(CERTIFICATE, False, "无法确定签署者（签名缺失或无法读取）"), None
-    fp = signing.fingerprint(check.signer)
-    name = signing.display_name(check.signer.subject)
+    fp = certificates.fingerprint(check.signer)
+    name = certificates.display_name(check.signer.subject)
     known = {k.fingerprint: k for k in known_list}
     if not known:
         return Check(CERTIFICATE, False, f"本系统尚未配置签名证书，无法确认签署者「{name}」"), fp
@@ -107,7 +107,7 @@ def verify_pdf(engine: Engine, data: bytes) -> VerificationReport:
         report.signing_time = check.signing_time.isoformat()
         report.signing_time_local = check.signing_time.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
     if check.signer is not None:
-        report.signer = signing.display_name(check.signer.subject)
+        report.signer = certificates.display_name(check.signer.subject)
 
     report.checks.append(Check(SIGNATURE, check.sound, "签名完好，覆盖整个文件，签署后未被改动" if check.sound
                                else "；".join(check.problems) or "签名无效"))

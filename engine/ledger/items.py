@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import CLOCK
@@ -15,14 +15,14 @@ from engine.ledger.refs import LedgerRefs, Resolved
 from engine.ledger.rounds import find_round
 from engine.process.instances import start_instance
 from engine.store import audit
-from engine.store.models import CATEGORIES, STATUS_OPEN, Item, Round, person_with_roles
+from engine.store.models import CATEGORIES, STATUS_OPEN, Item, Round, User, person_with_roles
 
 if TYPE_CHECKING:
     from engine.core import Engine
 
 
-# What showing an item needs, loaded in a handful of queries for a whole list.
-ITEM_FACTS = (selectinload(Item.round), selectinload(Item.aspect), selectinload(Item.unit),
+# Loader options: what item_summary reads, loaded in a handful of queries for a whole list.
+ITEM_LOAD_OPTIONS = (selectinload(Item.round), selectinload(Item.aspect), selectinload(Item.unit),
               selectinload(Item.person), selectinload(Item.leader))
 
 
@@ -107,17 +107,26 @@ def item_summary(item: Item) -> dict:
     }
 
 
+def may_see(user: User, item: Item) -> bool:
+    """Who sees an item (docs/domain.md, roles): its own unit's people; body-wide roles every item."""
+    return user.sees_all_units or item.unit_id == user.unit_id
+
+
+def visible_items(user: User):
+    """The same rule as a WHERE clause on items."""
+    return true() if user.sees_all_units else Item.unit_id == user.unit_id
+
+
 def list_items(engine: Engine, round_name: str | None = None, viewer_id: int | None = None) -> list[dict]:
     with engine.db.reading() as session:
-        query = select(Item).options(*ITEM_FACTS).order_by(Item.round_id, Item.id)
+        query = select(Item).options(*ITEM_LOAD_OPTIONS).order_by(Item.round_id, Item.id)
         if round_name:
             query = query.where(Item.round_id == find_round(session, round_name).id)
         if viewer_id is not None:
             viewer = person_with_roles(session, viewer_id)
             if viewer is None:
                 raise NotFound("用户不存在")
-            if not viewer.sees_all_units:
-                query = query.where(Item.unit_id == viewer.unit_id)
+            query = query.where(visible_items(viewer))
         return [item_summary(i) for i in session.execute(query).unique().scalars()]
 
 

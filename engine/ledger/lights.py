@@ -1,4 +1,4 @@
-"""红黄绿灯 (DESIGN.md §6): an item's light from its deadline, its status and the clock."""
+"""红黄绿灯 (docs/domain.md, lights): an item's light from its deadline, its status and the clock."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta

@@ -2,7 +2,7 @@
 new. A whole file is resolved with a few queries, a preview can say what an import would create,
 and `materialize` then creates exactly that — the same rules for one item added by hand.
 
-Rules (DESIGN.md §3): a unit by name; a 责任人 by name within the unit; a 分管领导 by name anywhere in
+Rules (docs/domain.md, ledger import): a unit by name; a 责任人 by name within the unit; a 分管领导 by name anywhere in
 the body (preferring someone who already holds the role), else created in the item's unit. New
 people get no password (they cannot log in until an admin sets one); everyone gets the role the
 ledger gives them."""

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import CLOCK
-from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.people.passwords import MIN_LENGTH, check_password, hash_password
+from engine.errors import InvalidInput, NotFound
+from engine.people.passwords import MIN_LENGTH, hash_password
 from engine.store import audit
 from engine.store.models import ROLES, RoleGrant, Unit, User
 
@@ -99,17 +99,6 @@ def set_password(engine: Engine, name: str, password: str, unit: str | None = No
         user = find_user(session, name, unit)
         user.password_hash = hash_password(password)
         audit.append(session, "user.set_password", "user", user.id, actor, name=user.name)
-        return user_summary(user)
-
-
-def authenticate(engine: Engine, name: str, password: str, unit: str | None = None) -> dict:
-    with engine.db.reading() as session:
-        try:
-            user = find_user(session, name, unit)
-        except NotFound:
-            raise Forbidden("用户名或密码错误") from None
-        if not user.active or not check_password(user.password_hash, password):
-            raise Forbidden("用户名或密码错误")
         return user_summary(user)
 
 

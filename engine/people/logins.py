@@ -10,8 +10,9 @@ from engine.clock import CLOCK
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.people.directory import check_new_password, find_user, user_summary
 from engine.people.passwords import check_password, hash_password
+from engine.process.assignment import visible_to
 from engine.store import audit
-from engine.store.models import LoginFailure, User, person_with_roles
+from engine.store.models import InboxTask, LoginFailure, User, person_with_roles
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -80,7 +81,11 @@ def change_password(engine: Engine, user_id: int, old: str, new: str, repeat: st
 
 
 def load_user(engine: Engine, user_id: int) -> dict | None:
-    """For the web session: the user's summary, or None if gone or deactivated."""
+    """For the web session: the user's summary with their 待办 count (every page's navigation bar
+    shows it), or None if gone or deactivated — one session."""
     with engine.db.reading() as session:
         user = person_with_roles(session, user_id)
-        return user_summary(user) | {"unit_id": user.unit_id} if user is not None and user.active else None
+        if user is None or not user.active:
+            return None
+        count = session.execute(select(func.count(InboxTask.id)).where(visible_to(user))).scalar_one()
+        return user_summary(user) | {"unit_id": user.unit_id, "inbox_count": count}

@@ -1,4 +1,4 @@
-"""Who a task goes to (DESIGN.md §4): a lane named after a role. For the item's own people the task
+"""Who a task goes to (docs/domain.md, paths): a lane named after a role. For the item's own people the task
 goes to that person; for body-wide roles to anyone holding the role."""
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 SpiffWorkflow adds tasks for every pass through a loop (退回 and resubmission, monthly reports,
 quarterly 回头看), each a child of the last, so the tree deepens with history; past depth 1000 its
-iterators stop and READY tasks vanish (DESIGN.md §8). The history a user sees lives in our own
+iterators stop and READY tasks vanish (docs/architecture.md, loops). The history a user sees lives in our own
 `task_records` table, so finished tasks are only kept where SpiffWorkflow still reads them:
 
 - a finished leaf under a finished parent is dropped (dead branches: cancelled timers, finished

@@ -22,7 +22,6 @@ from engine.process.assignment import assign
 from engine.process.bpmn import (
     PROP_DUE,
     PROP_ITEM_STATUS,
-    LoadedVersion,
     form_key_of,
     is_signoff,
     properties_of,
@@ -94,7 +93,7 @@ def start_instance(engine: Engine, session: Session, item: Item) -> ProcessInsta
     instance.version = version
     session.add(instance)
     session.flush()
-    advance(engine, session, instance, workflow, spec, item, RunContext())
+    advance(engine, session, instance, workflow, item, RunContext())
     return instance
 
 
@@ -130,7 +129,7 @@ def find_task(workflow, task_id: str):
         return None
 
 
-def advance(engine: Engine, session: Session, instance: ProcessInstance, workflow, spec: LoadedVersion, item: Item,
+def advance(engine: Engine, session: Session, instance: ProcessInstance, workflow, item: Item,
             ctx: RunContext) -> None:
     """Run engine steps (timers included), compact, save, and mirror the result."""
     for _ in range(MAX_ENGINE_ROUNDS):
@@ -145,7 +144,7 @@ def advance(engine: Engine, session: Session, instance: ProcessInstance, workflo
     instance.completed = workflow.is_completed()
     instance.tree_depth, instance.tree_size = depth, size
     instance.updated_at = now
-    _sync_inbox(engine, session, instance, workflow, item, ctx, now)
+    _sync_inbox(session, instance, workflow, item, ctx, now)
     _sync_timers(session, instance, workflow)
     try:
         session.flush()
@@ -223,7 +222,7 @@ def _due_date(task, item: Item) -> date:
     return item.deadline
 
 
-def _sync_inbox(engine: Engine, session, instance, workflow, item, ctx: RunContext, now: datetime) -> None:
+def _sync_inbox(session: Session, instance, workflow, item, ctx: RunContext, now: datetime) -> None:
     existing = {row.id: row for row in session.execute(
         select(InboxTask.id, InboxTask.bpmn_id, InboxTask.name, InboxTask.signoff)
         .where(InboxTask.instance_id == instance.id))}

@@ -59,9 +59,9 @@ def _fire(engine: Engine, instance_id: int, moment: datetime, report: TickReport
             return  # fired meanwhile by someone else
         item = session.get(Item, instance.item_id)
         before = set(session.execute(select(InboxTask.id).where(InboxTask.instance_id == instance_id)).scalars())
-        workflow, spec = load_workflow(engine, instance)
+        workflow, _ = load_workflow(engine, instance)
         workflow.refresh_timers()
-        advance(engine, session, instance, workflow, spec, item, RunContext())
+        advance(engine, session, instance, workflow, item, RunContext())
         created = session.execute(
             select(InboxTask).where(InboxTask.instance_id == instance_id, InboxTask.id.not_in(before))
         ).unique().scalars().all()

@@ -1,4 +1,4 @@
-"""Dashboard figures (DESIGN.md §1 量化指标), for one round or all rounds, as plain values.
+"""Dashboard figures (docs/domain.md, figures), for one round or all rounds, as plain values.
 
 Counts come from SQL aggregates; lights are today's, from each open item's deadline and the clock by
 the same rules `tick` applies (so the figures are right even if `tick` has not run yet today). An
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import case, func, select
 
 from engine.clock import CLOCK
-from engine.ledger.items import ITEM_FACTS
+from engine.ledger.items import ITEM_LOAD_OPTIONS
 from engine.ledger.lights import LIGHTS
 from engine.ledger.round_facts import current_step, open_steps, running_items
 from engine.ledger.rounds import find_round, round_view
@@ -67,7 +67,7 @@ def _lights(engine: Engine, session, round_id, now) -> dict[str, int]:
 def _overdue(engine: Engine, session, round_id, now, today: date) -> list[dict]:
     items = session.execute(_scoped(
         select(Item).where(Item.status == STATUS_OPEN, Item.deadline < today).order_by(Item.deadline, Item.id)
-        .options(*ITEM_FACTS),
+        .options(*ITEM_LOAD_OPTIONS),
         round_id)).unique().scalars().all()
     steps, running = open_steps(session, round_id), running_items(session, round_id)
     rows = []

@@ -1,4 +1,4 @@
-"""整改进展情况公布 (DESIGN.md §7): the public progress report of a round, as plain values, as HTML (a
+"""整改进展情况公布 (docs/domain.md, documents): the public progress report of a round, as plain values, as HTML (a
 standalone page, also served as the web page) and as PDF.
 
 Shape: title; opening paragraph (who inspected whom, when, when feedback was given); 一、整改主要做法
@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from engine import render
 from engine.clock import CLOCK
-from engine.ledger.items import ITEM_FACTS
+from engine.ledger.items import ITEM_LOAD_OPTIONS
 from engine.ledger.round_facts import running_items, under_observation, work_records
 from engine.ledger.rounds import find_round, round_view
 from engine.store.models import STATUS_CLOSED, Item, Round
@@ -169,7 +169,7 @@ def progress_report(engine: Engine, round_ref: str | int) -> dict:
         round_ = find_round(session, round_ref)
         items = session.execute(
             select(Item).where(Item.round_id == round_.id, Item.publish.is_(True)).order_by(Item.id)
-            .options(*ITEM_FACTS)).unique().scalars().all()
+            .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
         records, running = work_records(session, round_.id), running_items(session, round_.id)
         aspects, counts = _aspects(items, records, running)
         day = round_.report_date or engine.lights.local_date(CLOCK.now())

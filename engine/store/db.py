@@ -1,8 +1,13 @@
-"""Database connection: SQLite (embedded default) or PostgreSQL (production), one transaction per action."""
+"""Database connection: SQLite (embedded default) or PostgreSQL (production), one transaction per action.
+
+`transaction()` and `reading()` are the only ways to a session. They nest: an engine function that
+opens one inside another's joins it, so the access layer can load, check and act in one session
+per request while each engine function stays usable on its own (the CLI, tests)."""
 from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -61,6 +66,10 @@ class Database:
         # commit, and has them handled just after it (engine/outbox.py).
         self.before_commit: list[Callable[[Session], None]] = []
         self.after_commit: list[Callable[[dict], None]] = []
+        # The unit of work open in this thread (or task), so that an engine function called inside
+        # another's session joins it: the outermost `transaction()` or `reading()` owns it.
+        self._current: ContextVar[tuple[Session, bool] | None] = ContextVar(f"rectify_unit_of_work_{id(self)}",
+                                                                           default=None)
 
     @property
     def is_sqlite(self) -> bool:
@@ -68,8 +77,17 @@ class Database:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One writing action: everything commits together or nothing does."""
+        """One writing action: everything commits together or nothing does. Inside another
+        `transaction()` it joins that one (the outermost commits); inside `reading()` it is refused."""
+        current = self._current.get()
+        if current is not None:
+            session, writing = current
+            if not writing:
+                raise RuntimeError("a write inside a read-only unit of work: open the transaction() first")
+            yield session
+            return
         session = self._writer()
+        token = self._current.set((session, True))
         try:
             yield session
             for hook in self.before_commit:
@@ -93,6 +111,7 @@ class Database:
             session.rollback()
             raise
         finally:
+            self._current.reset(token)
             session.close()
         for hook in self.after_commit:  # the action has committed: a failing side effect must not undo its answer
             try:
@@ -102,10 +121,17 @@ class Database:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
+        """A read-only unit of work; inside another one (reading or writing) it joins it."""
+        current = self._current.get()
+        if current is not None:
+            yield current[0]
+            return
         session = self._reader()
+        token = self._current.set((session, False))
         try:
             yield session
         finally:
+            self._current.reset(token)
             session.rollback()
             session.close()
 

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship
 
-# Roles (DESIGN.md §2), named in Chinese as users know them.
+# Roles (docs/domain.md, roles), named in Chinese as users know them.
 OFFICER = "责任人"
 UNIT_HEAD = "责任单位负责人"
 LEADER = "分管领导"

@@ -9,6 +9,8 @@ handler's effect and `handled_at` commit together, so an event is handled exactl
 """
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 from typing import Iterable, Optional
 
@@ -18,8 +20,27 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from engine.events import DomainEvent
 from engine.store.models import Base
 
-# How long a claim keeps other workers away while its handler prepares (render, send…).
-LEASE = timedelta(minutes=5)
+# How long a claim keeps other workers away while its handler prepares (render, send…). A claim
+# by a process of this machine that has died is void at once (see `claim`).
+LEASE = timedelta(minutes=2)
+
+
+def _worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"  # after a fork (gunicorn) the pid is the child's
+
+
+def _claim_is_void(claimed_by: str | None) -> bool:
+    """A claim made by a process of this machine that no longer runs (it crashed or was killed)."""
+    host, _, pid = (claimed_by or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 class OutboxEvent(Base):
@@ -32,6 +53,7 @@ class OutboxEvent(Base):
     handled_at: Mapped[Optional[datetime]]
     available_at: Mapped[datetime]
     claimed_until: Mapped[Optional[datetime]]
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[Optional[str]] = mapped_column(Text)
 
@@ -57,19 +79,22 @@ def _skip_locked(session: Session, query):
 
 def claim(session: Session, now: datetime, limit: int, ids: list[int] | None = None,
           item_id: int | None = None) -> list[OutboxEvent]:
-    """Take up to `limit` due, unclaimed, unhandled rows (oldest first) for this worker."""
+    """Take up to `limit` due, unhandled rows (oldest first) for this worker: unclaimed ones, those
+    whose lease ran out, and those claimed by a process of this machine that has died."""
+    here = f"{socket.gethostname()}:%"
     query = select(OutboxEvent).where(
         OutboxEvent.handled_at.is_(None), OutboxEvent.available_at <= now,
-        or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now),
-    ).order_by(OutboxEvent.id).limit(limit)
+        or_(OutboxEvent.claimed_until.is_(None), OutboxEvent.claimed_until < now, OutboxEvent.claimed_by.like(here)),
+    ).order_by(OutboxEvent.claimed_until.is_not(None), OutboxEvent.id).limit(limit)
     if ids is not None:
         query = query.where(OutboxEvent.id.in_(ids))
     if item_id is not None:
         query = query.where(OutboxEvent.item_id == item_id)
-    rows = session.execute(_skip_locked(session, query)).scalars().all()
+    rows = [row for row in session.execute(_skip_locked(session, query)).scalars()
+            if row.claimed_until is None or row.claimed_until < now or _claim_is_void(row.claimed_by)]
     for row in rows:
-        row.claimed_until = now + LEASE
-    return list(rows)
+        row.claimed_until, row.claimed_by = now + LEASE, _worker()
+    return rows
 
 
 def lock_unhandled(session: Session, event_id: int) -> OutboxEvent | None:
@@ -79,7 +104,7 @@ def lock_unhandled(session: Session, event_id: int) -> OutboxEvent | None:
 
 
 def mark_handled(row: OutboxEvent, now: datetime) -> None:
-    row.handled_at, row.claimed_until, row.last_error = now, None, None
+    row.handled_at, row.claimed_until, row.claimed_by, row.last_error = now, None, None, None
     row.attempts += 1
 
 
@@ -94,7 +119,8 @@ def record_failure(session: Session, event_id: int, error: str, now: datetime) -
         return
     attempts = row.attempts + 1
     session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(
-        attempts=attempts, last_error=error[:2000], claimed_until=None, available_at=now + backoff(attempts)))
+        attempts=attempts, last_error=error[:2000], claimed_until=None, claimed_by=None,
+        available_at=now + backoff(attempts)))
 
 
 def pending(session: Session, item_id: int | None = None) -> list[OutboxEvent]:

@@ -127,7 +127,7 @@ def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: 
         for s in stored:
             session.add(EvidenceFile(sha256=s.sha256, name=s.name, size=s.size, item_id=item.id, task_id=task_id,
                                      uploaded_by=user.id, uploaded_at=now))
-        advance(engine, session, instance, workflow, spec, item, RunContext(user.id, task_id))
+        advance(engine, session, instance, workflow, item, RunContext(user.id, task_id))
         details = {"step": row.name, "item": item.number, "files": [s.sha256 for s in stored]}
         if signature is not None:
             details.update(decision=signature.decision, digest=signature.digest)

@@ -37,7 +37,7 @@ def person(session: Session, user_id: int) -> User:
     return user
 
 
-def task_row_view(engine: Engine, row: InboxTask) -> dict:
+def task_row_view(row: InboxTask) -> dict:
     item = row.item
     return {
         "id": row.id, "item_id": item.id, "item_number": item.number, "item_title": item.title,
@@ -69,7 +69,7 @@ def inbox(engine: Engine, user_id: int, filters: InboxFilter | None = None) -> d
             .limit(filters.per_page).offset((max(filters.page, 1) - 1) * filters.per_page)
         ).unique().scalars().all()
         return {"total": total, "page": filters.page, "per_page": filters.per_page,
-                "tasks": [task_row_view(engine, row) for row in rows]}
+                "tasks": [task_row_view(row) for row in rows]}
 
 
 def open_task(session: Session, task_id: str) -> InboxTask:
@@ -80,11 +80,6 @@ def open_task(session: Session, task_id: str) -> InboxTask:
     if session.execute(select(TaskRecord.id).where(TaskRecord.task_id == task_id)).first():
         raise Conflict(ALREADY_DONE)
     raise NotFound("任务不存在")
-
-
-def inbox_count(engine: Engine, user_id: int) -> int:
-    with engine.db.reading() as session:
-        return session.execute(select(func.count(InboxTask.id)).where(visible_to(person(session, user_id)))).scalar_one()
 
 
 def task_form(engine: Engine, task_id: str, user_id: int) -> dict:
@@ -115,7 +110,7 @@ def task_detail(engine: Engine, task_id: str, user_id: int | None = None) -> dic
         instance = session.get(ProcessInstance, row.instance_id)
         workflow, spec = load_workflow(engine, instance)
         task = find_task(workflow, task_id)
-        view = task_row_view(engine, row)
+        view = task_row_view(row)
         view.update({
             "form": spec.forms.get(row.form_key) if row.form_key else None,
             "instructions": (task.task_spec.documentation or "") if task else "",

@@ -1,4 +1,4 @@
-"""签字 (DESIGN.md §5): sign-off records, each chained to the item's previous one by its digest."""
+"""签字 (docs/domain.md, sign-off): sign-off records, each chained to the item's previous one by its digest."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +17,8 @@ DECISION_TEXT = {"approve": "通过", "reject": "退回"}
 _ENGINE_KEYS = {"decision", "opinion"}
 
 
-def item_facts(item: Item) -> dict:
+def signed_item_fields(item: Item) -> dict:
+    """The item as a signature binds it: what a signer answers for (part of every digest)."""
     return {
         "id": item.id, "round": item.round.name, "number": item.number, "title": item.title,
         "category": item.category, "unit": item.unit.name, "person": item.person.name,
@@ -72,7 +73,7 @@ def sign(session: Session, item: Item, task: InboxTask, signer: User, decision: 
     ).scalar_one_or_none()
     approved = {k: v for k, v in approved_data.items() if k not in _ENGINE_KEYS}
     payload = {
-        "item": item_facts(item),
+        "item": signed_item_fields(item),
         "step": {"id": task.bpmn_id, "name": task.name},
         "approved_data": approved,
         "evidence": evidence_hashes(approved),

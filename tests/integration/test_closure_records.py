@@ -10,7 +10,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from engine.canonical import digest_of
-from engine.closure import signing
+from engine.closure import certificates, signing
 from engine.closure.content import record_data, record_digest
 from engine.closure.pdf import render_and_sign
 from engine.closure.records import (
@@ -150,8 +150,8 @@ def test_an_appended_update_that_changes_content_fails(signed, closed):
 
 def test_a_record_signed_by_another_certificate_fails(signed, closed, tmp_path):
     item, view, _ = closed
-    cert, key = signing.self_signed("市政工程管理处")  # same name, different key: a forgery
-    folder = tmp_path / "other" / signing.fingerprint(cert)
+    cert, key = certificates.self_signed("市政工程管理处")  # same name, different key: a forgery
+    folder = tmp_path / "other" / certificates.fingerprint(cert)
     signing.write_folder(folder, cert, key, [], "development", "2026-01-01T00:00:00+00:00")
     with signed.db.reading() as s:
         record = record_data(signed, s, s.get(Item, item))

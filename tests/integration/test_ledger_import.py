@@ -1,4 +1,4 @@
-"""Importing a ledger .xlsx into a round (DESIGN.md §3), on SQLite and PostgreSQL: a realistic ledger
+"""Importing a ledger .xlsx into a round (docs/domain.md, ledger import), on SQLite and PostgreSQL: a realistic ledger
 comes in whole and starts every path; a bad one is refused whole and writes nothing."""
 import pytest
 from helpers import new_round, people

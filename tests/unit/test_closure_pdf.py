@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from engine import render
-from engine.closure import pades, signing
+from engine.closure import certificates, pades, signing
 from engine.closure.content import differences, form_fields, value_text
 from engine.closure.pdf import ATTACHMENT, human_size, render_and_sign, sample_record
 from engine.closure.records import new_code
@@ -18,8 +18,8 @@ from engine.errors import EngineError
 
 @pytest.fixture(scope="module")
 def credentials(tmp_path_factory):
-    cert, key = signing.self_signed("测试单位")
-    folder = tmp_path_factory.mktemp("signing") / signing.fingerprint(cert)
+    cert, key = certificates.self_signed("测试单位")
+    folder = tmp_path_factory.mktemp("signing") / certificates.fingerprint(cert)
     signing.write_folder(folder, cert, key, [], "development", "2026-01-01T00:00:00+00:00")
     return signing.folder_credentials(folder)
 
@@ -64,7 +64,7 @@ def test_a_rendered_record_is_signed_whole_and_by_its_certificate(signed_sample,
     _, pdf = signed_sample
     check = pades.check_pdf(pdf, [credentials.certificate])
     assert check.sound and check.trusted and not check.problems
-    assert signing.fingerprint(check.signer) == credentials.fingerprint
+    assert certificates.fingerprint(check.signer) == credentials.fingerprint
 
 
 def test_the_record_travels_inside_the_pdf(signed_sample):

@@ -1,4 +1,4 @@
-"""History compaction keeps a looping instance shallow and correct (DESIGN.md §8 on loops)."""
+"""History compaction keeps a looping instance shallow and correct (docs/architecture.md, loops)."""
 from pathlib import Path
 
 from SpiffWorkflow.util.task import TaskState

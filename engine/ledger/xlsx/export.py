@@ -1,4 +1,4 @@
-"""Ledger export (DESIGN.md §7): the import columns plus 状态, 灯色, 当前环节, 销号日期, 最后签字人, as .xlsx.
+"""Ledger export (docs/domain.md, documents): the import columns plus 状态, 灯色, 当前环节, 销号日期, 最后签字人, as .xlsx.
 
 Every cell is written as text (and formatted as text), so a title like `=SUM(A1)` stays text in Excel
 instead of becoming a live formula; dates are YYYY-MM-DD text, which the import reads back. The light
@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from sqlalchemy import select
 
 from engine.clock import CLOCK
-from engine.ledger.items import ITEM_FACTS
+from engine.ledger.items import ITEM_LOAD_OPTIONS
 from engine.ledger.round_facts import current_step, last_signers, open_steps, running_items
 from engine.ledger.rounds import find_round
 from engine.ledger.xlsx.sheet import COLUMNS, NO, YES
@@ -55,7 +55,7 @@ def export_ledger(engine: Engine, round_ref: str | int) -> bytes:
     with engine.db.reading() as session:
         round_ = find_round(session, round_ref)
         items = session.execute(select(Item).where(Item.round_id == round_.id).order_by(Item.id)
-                                .options(*ITEM_FACTS)).unique().scalars().all()
+                                .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
         steps, running = open_steps(session, round_.id), running_items(session, round_.id)
         signers = last_signers(session, round_.id)
         rows = [_row(engine, item, steps, running, signers, now) for item in items]

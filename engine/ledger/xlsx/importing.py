@@ -1,4 +1,4 @@
-"""Importing a ledger .xlsx into a round (DESIGN.md §3): all or nothing.
+"""Importing a ledger .xlsx into a round (docs/domain.md, ledger import): all or nothing.
 
 `preview_import` reads the file and plans the import — items, new units, new people, new aspects, and
 every problem — without writing. `apply_import` plans again inside the writing transaction (the

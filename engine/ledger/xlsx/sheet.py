@@ -1,4 +1,4 @@
-"""The ledger spreadsheet (DESIGN.md §3): its columns, and reading a workbook into rows of plain values
+"""The ledger spreadsheet (docs/domain.md, ledger import): its columns, and reading a workbook into rows of plain values
 with every problem found at once, each naming its row and column. No database here.
 
 Besides the contract: the header is the first of the top ten rows that has both 序号 and 问题 (so a

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("handled_at", engine.store.models.UTCDateTime(), nullable=True),
         sa.Column("available_at", engine.store.models.UTCDateTime(), nullable=False),
         sa.Column("claimed_until", engine.store.models.UTCDateTime(), nullable=True),
+        sa.Column("claimed_by", sa.String(length=200), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
