@@ -85,6 +85,9 @@ def table(results: dict) -> str:
     row("4 导入并启动事项 秒（目标 2000 个 ≤20）", lambda r: f"{r['import']['import_seconds']:.1f} ({r['import']['rows']} 行)")
     row("4 导入预览 秒 / 峰值内存 MiB", lambda r: f"{r['import']['preview_seconds']:.2f} / {r['import']['peak_mib']:.0f}")
     row("5 销号单 渲染+签名 median ms（目标 ≤500）", lambda r: f"{r['documents']['closure']['median_ms']:.0f} (峰值 {r['documents']['closure']['peak_mib']:.0f} MiB)")
+    row("5 签字销号 签字人等待 median ms（销号单提交后生成）", lambda r: f"{r['documents']['closing']['deferred']['median_ms']:.0f}")
+    row("5 签字销号 连同销号单 median ms（改前的做法）", lambda r: f"{r['documents']['closing']['inline']['median_ms']:.0f}")
+    row("5 提交后生成销号单 median ms", lambda r: f"{r['documents']['closing']['record_after_commit']['median_ms']:.0f}")
     row("5 进展公布 25 项 ms", lambda r: f"{r['documents']['report_25']['median_ms']:.0f}")
     row("5 进展公布 500 项 ms（目标 ≤10000）", lambda r: f"{r['documents']['report_500']['median_ms']:.0f}")
     if "http" in results:

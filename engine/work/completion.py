@@ -8,18 +8,17 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.errors import Conflict, Forbidden, InvalidInput
+from engine.errors import Conflict, InvalidInput
 from engine.events import TaskReturned, record
 from engine.people.logins import record_wrong_password, refuse_if_locked
 from engine.people.passwords import check_password
-from engine.process.assignment import refusal
 from engine.process.bpmn import reviewed_ids
 from engine.process.forms import validate
 from engine.process.instances import RunContext, advance, find_task, load_workflow
 from engine.store import audit
 from engine.store.models import EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord
 from engine.work.evidence import Upload
-from engine.work.inbox import ALREADY_DONE, open_task, person
+from engine.work.inbox import ALREADY_DONE, task_for
 from engine.work.signoff import DECISION_TEXT, check_separation, sign
 
 if TYPE_CHECKING:
@@ -81,11 +80,7 @@ def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: 
     # leaves no file behind.
     stored = [engine.evidence.describe(upload) for upload in files]
     with engine.db.transaction() as session:
-        user = person(session, user_id)
-        row = open_task(session, task_id)
-        reason = refusal(user, row)
-        if reason:
-            raise Forbidden(reason)
+        user, row = task_for(session, task_id, user_id)
         # Concurrent completers queue on the instance row (PostgreSQL; SQLite's write lock already
         # serialises them) and the later one finds the task gone; the revision check stays as backstop.
         instance = session.get(ProcessInstance, row.instance_id, with_for_update={"of": ProcessInstance}, populate_existing=True)

@@ -82,15 +82,24 @@ def open_task(session: Session, task_id: str) -> InboxTask:
     raise NotFound("任务不存在")
 
 
+def task_for(session: Session, task_id: str, user_id: int) -> tuple[User, InboxTask]:
+    """The user and an open task they may act on: Conflict if it was done meanwhile, NotFound,
+    Forbidden (naming who holds it) if it is not theirs."""
+    user, row = person(session, user_id), open_task(session, task_id)
+    if not user.active:
+        raise Forbidden("账号已停用")
+    reason = refusal(user, row)
+    if reason:
+        raise Forbidden(reason)
+    return user, row
+
+
 def task_form(engine: Engine, task_id: str, user_id: int) -> dict:
     """The JSON Schema of a task's form ({} for a step without one), for reading what was submitted:
     the task and the user's right to it are checked, but the workflow is not loaded (completing it
     checks everything again under the instance lock)."""
     with engine.db.reading() as session:
-        row = open_task(session, task_id)
-        reason = refusal(person(session, user_id), row)
-        if reason:
-            raise Forbidden(reason)
+        _, row = task_for(session, task_id, user_id)
         if not row.form_key:
             return {}
         version_id = session.execute(select(ProcessInstance.version_id)
@@ -102,11 +111,7 @@ def task_detail(engine: Engine, task_id: str, user_id: int | None = None) -> dic
     """A task with its form schema, instructions and the data it works on. With `user_id`, only for
     someone who may see it."""
     with engine.db.reading() as session:
-        row = open_task(session, task_id)
-        if user_id is not None:
-            reason = refusal(person(session, user_id), row)
-            if reason:
-                raise Forbidden(reason)
+        row = open_task(session, task_id) if user_id is None else task_for(session, task_id, user_id)[1]
         instance = session.get(ProcessInstance, row.instance_id)
         workflow, spec = load_workflow(engine, instance)
         task = find_task(workflow, task_id)

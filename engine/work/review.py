@@ -5,14 +5,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from engine.access.items import viewer
-from engine.errors import Forbidden, InvalidInput
-from engine.process.assignment import refusal
+from engine.errors import InvalidInput
 from engine.process.bpmn import form_key_of, reviewed_ids, step_id
 from engine.process.deploy import all_task_specs
 from engine.process.instances import find_task, load_workflow
 from engine.store.models import ProcessInstance, Signature
-from engine.work.inbox import open_task
+from engine.work.inbox import task_for
 from engine.work.signoff import evidence_hashes, reviewed_records, signature_view
 
 if TYPE_CHECKING:
@@ -21,11 +19,7 @@ if TYPE_CHECKING:
 
 def signoff_context(engine: Engine, task_id: str, user_id: int) -> dict:
     with engine.db.reading() as session:
-        row = open_task(session, task_id)
-        user = viewer(session, user_id)
-        reason = refusal(user, row)
-        if reason:
-            raise Forbidden(reason)
+        user, row = task_for(session, task_id, user_id)
         if not row.signoff:
             raise InvalidInput("该任务不是签字环节")
         instance = session.get(ProcessInstance, row.instance_id)
