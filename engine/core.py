@@ -10,6 +10,7 @@ from engine.config import Settings
 from engine.events import ItemClosed
 from engine.ledger.lights import LightRules
 from engine.outbox import Outbox
+from engine.people import sessions as _sessions  # noqa: F401  (its table belongs to the schema)
 from engine.process.bpmn import ProcessRuntime
 from engine.store.db import Database
 from engine.store.filestore import ContentStore

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask, render_template, request, send_from_directory
@@ -25,14 +26,26 @@ VENDOR = {
 
 
 def _secret_key(instance: Path) -> str:
-    """RECTIFY_SECRET_KEY, else a key generated once into the instance folder (never in git)."""
+    """RECTIFY_SECRET_KEY, else a key generated once into the instance folder (never in git). The
+    file is born 0600 and appears whole: written under a temporary name, then linked into place,
+    which fails if another worker got there first — every worker then reads the same key."""
     if os.environ.get("RECTIFY_SECRET_KEY"):
         return os.environ["RECTIFY_SECRET_KEY"]
     path = instance / "secret_key"
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        temporary = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_hex(32))
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process's key is the key
+        finally:
+            temporary.unlink()
     return path.read_text().strip()
 
 
@@ -50,6 +63,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         REMEMBER_COOKIE_SECURE=os.environ.get("RECTIFY_SECURE_COOKIES") == "1",
         MAX_CONTENT_LENGTH=settings.max_evidence_bytes * 5 + 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
+        # The cookie ends with the browser; the server ends the session itself (engine/people/sessions.py).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        REMEMBER_COOKIE_DURATION=timedelta(0),
     )
     if test_config:
         app.config.update(test_config)
@@ -91,7 +107,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.context_processor
     def navigation():
-        # Loaded with the user (engine/people/logins.py load_user): no session of its own.
+        # Loaded with the signed-in person (engine/people/sessions.py load_session): no query of its own.
         return {"inbox_count": current_user.inbox_count} if current_user.is_authenticated else {}
 
     @app.after_request
@@ -135,4 +151,11 @@ def engine() -> Engine:
 
 
 def client_address() -> str:
-    return request.headers.get("X-Real-IP") or request.remote_addr or ""
+    """The client's address: X-Real-IP (or the last X-Forwarded-For hop) only when the request came
+    from a proxy named in RECTIFY_TRUSTED_PROXIES — anyone else could write those headers."""
+    peer = request.remote_addr or ""
+    trusted = {a.strip() for a in os.environ.get("RECTIFY_TRUSTED_PROXIES", "").split(",") if a.strip()}
+    if peer in trusted:
+        forwarded = request.headers.get("X-Real-IP") or request.headers.get("X-Forwarded-For", "").split(",")[-1]
+        return forwarded.strip() or peer
+    return peer

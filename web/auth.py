@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 
 from engine.errors import Forbidden, InvalidInput
-from engine.people.logins import change_password, load_user, login
+from engine.people.logins import change_password, login
+from engine.people.sessions import end_session, load_session
 
 from . import client_address, engine, login_manager
 
@@ -15,7 +16,11 @@ bp = Blueprint("auth", __name__)
 
 
 class SessionUser(UserMixin):
-    def __init__(self, data: dict):
+    """The signed-in person; Flask-Login keeps the server-side session's token (get_id), never the
+    user id, so ending the session on the server signs the cookie's holder out."""
+
+    def __init__(self, data: dict, token: str):
+        self.token = token
         self.id = data["id"]
         self.name = data["name"]
         self.unit = data["unit"]
@@ -24,10 +29,14 @@ class SessionUser(UserMixin):
         self.inbox_count = data.get("inbox_count", 0)
 
 
+    def get_id(self) -> str:
+        return self.token
+
+
 @login_manager.user_loader
-def _load(user_id: str):
-    data = load_user(engine(), int(user_id))
-    return SessionUser(data) if data else None
+def _load(token: str):
+    data = load_session(engine(), token)
+    return SessionUser(data, token) if data else None
 
 
 def _safe_next(target: str | None) -> str:
@@ -52,12 +61,15 @@ def login_page():
     except (Forbidden, InvalidInput) as exc:
         errors = getattr(exc, "field_errors", {})
         return render_template("auth/login.html", form=form, errors=errors, message=exc.message), 400 if errors else 403
-    login_user(SessionUser(user))
+    session.clear()  # nothing of an earlier session survives into this one
+    login_user(SessionUser(user, user["session_token"]))
     return redirect(_safe_next(request.args.get("next")))
 
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        end_session(engine(), current_user.token)
     logout_user()
     flash("您已退出登录", "info")
     return redirect(url_for("auth.login"))
@@ -70,7 +82,7 @@ def password():
         return render_template("auth/password.html", errors={})
     try:
         change_password(engine(), current_user.id, request.form.get("old", ""), request.form.get("new", ""),
-                        request.form.get("repeat", ""))
+                        request.form.get("repeat", ""), client_address(), keep_session=current_user.token)
     except InvalidInput as exc:
         return render_template("auth/password.html", errors=exc.field_errors, message=exc.message), 400
     flash("密码已修改", "success")

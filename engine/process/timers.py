@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine.errors import Conflict
 from engine.process.instances import RunContext, advance, load_workflow
@@ -73,13 +73,26 @@ def _fire(engine: Engine, instance_id: int, moment: datetime, report: TickReport
 
 
 def _update_lights(engine: Engine, moment: datetime, report: TickReport) -> None:
+    """Recompute open items' lights. Each change is a conditional UPDATE (`light` still differs), so
+    of two ticks at once only the one whose UPDATE changed rows counts and audits them: PostgreSQL
+    re-checks the condition after the other's commit, SQLite runs the two one after the other."""
     with engine.db.transaction() as session:
-        changed = 0
-        for item in session.execute(select(Item).where(Item.status == STATUS_OPEN)).unique().scalars():
-            light = engine.lights.light(item.deadline, item.status, moment)
-            if light != item.light:
-                report.lights_changed[light] = report.lights_changed.get(light, 0) + 1
-                item.light = light
-                changed += 1
-        if changed:
+        wanted: dict[str, list[int]] = {}
+        for item_id, deadline, light in session.execute(
+                select(Item.id, Item.deadline, Item.light).where(Item.status == STATUS_OPEN)):
+            new = engine.lights.light(deadline, STATUS_OPEN, moment)
+            if new != light:
+                wanted.setdefault(new, []).append(item_id)
+        for light, ids in wanted.items():
+            changed = sum(session.execute(
+                update(Item).where(Item.id.in_(chunk), Item.light != light).values(light=light),
+                execution_options={"synchronize_session": False}).rowcount for chunk in _chunks(ids))
+            if changed:
+                report.lights_changed[light] = changed
+        if report.lights_changed:
             audit.append(session, "lights.update", "items", "*", None, changed=report.lights_changed)
+
+
+def _chunks(ids: list[int], size: int = 500):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]

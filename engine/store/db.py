@@ -6,6 +6,7 @@ per request while each engine function stays usable on its own (the CLI, tests).
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -25,10 +26,20 @@ def make_sql_engine(url: str) -> SqlEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(path))
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _make_sqlite_transactional(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (it holds password hashes); SQLite gives
+    its -wal and -shm files the same mode. An existing file is left as it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _make_sqlite_transactional(engine: SqlEngine) -> None:

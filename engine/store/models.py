@@ -346,11 +346,13 @@ class Document(Base):
 
 
 class LoginFailure(Base):
-    """Failed logins, for rate limiting across all web workers."""
+    """Wrong passwords (engine/people/throttle.py), counted across all web workers."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_name_at", "username", "at"),)
+    __table_args__ = (Index("ix_login_failures_name_at", "username", "at"),
+                      Index("ix_login_failures_source_at", "remote_addr", "at"))
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(100))
     remote_addr: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(10), default="login", server_default="login")
