@@ -87,3 +87,20 @@ def files_prune(ctx, grace_hours, dry_run, as_json):
     emit(value, as_json, lambda v: f"{verb} {v['files']} 个文件（{v['bytes'] / 1024:.0f} KB）："
          + "，".join(f"{STORE_TEXT[k]} {r['files']} 个" for k, r in v["removed"].items())
          + f"；宽限期内未引用的 {v['kept_within_grace']} 个暂留")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def doctor(ctx, as_json):
+    """检查数据库的一致性：流程实例与待办、无人可办的任务、签字与签字链、事件、审计日志。有问题时退出码为 1。"""
+    from engine.doctor import examine
+
+    report = examine(ctx.engine())
+    emit(report.as_dict(), as_json, lambda r: (
+        "检查完成，未发现问题（" if r["ok"] else f"发现 {len(r['findings'])} 个问题（")
+        + "，".join(f"{k} {v}" for k, v in r["checked"].items()) + "）"
+        + "".join(f"\n  [{f['check']}] {f['subject']}：{f['problem']}" for f in r["findings"]))
+    if not report.ok:
+        raise SystemExit(1)

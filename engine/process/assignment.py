@@ -2,27 +2,74 @@
 goes to that person; for body-wide roles to anyone holding the role."""
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, selectinload
 
-from engine.store.models import LEADER, OFFICER, UNIT_HEAD, InboxTask, Item, RoleGrant, User
+from engine.store.models import LEADER, OFFICE, OFFICER, UNIT_HEAD, InboxTask, Item, RoleGrant, TaskRecord, User
 
 
-def assign(session: Session, item: Item, lane_role: str) -> tuple[int | None, int | None]:
-    """(assignee user id, unit scope) for a task in lane `lane_role` of `item`."""
+def _holders(session: Session, role: str, unit_id: int | None = None) -> list[int]:
+    query = select(User.id).join(RoleGrant).where(RoleGrant.role == role, User.active.is_(True)).order_by(User.id)
+    if unit_id is not None:
+        query = query.where(User.unit_id == unit_id)
+    return list(session.execute(query).scalars())
+
+
+def assign(session: Session, item: Item, lane_role: str, excluded: frozenset[int] = frozenset()
+           ) -> tuple[int | None, int | None]:
+    """(assignee user id, unit scope) for a task in lane `lane_role` of `item`. `excluded` are the
+    people who did the work the task reviews: they may not sign it (审签与经办分离), so it goes to
+    another holder of the role — for the unit head, another head of the unit — and failing that
+    to the first 整改办, never to someone who could not complete it."""
     if lane_role == OFFICER:
         return item.person_id, None
-    if lane_role == LEADER:
+    if lane_role == LEADER and item.leader_id not in excluded:
         return item.leader_id, None
     if lane_role == UNIT_HEAD:
-        head = session.execute(
-            select(User.id).join(RoleGrant).where(
-                User.unit_id == item.unit_id, RoleGrant.role == UNIT_HEAD, User.active,
-            ).order_by(User.id)
-        ).scalars().first()
-        # No head registered yet: any 责任单位负责人 of that unit who is added later can take it.
-        return (head, None) if head is not None else (None, item.unit_id)
-    return None, None
+        heads = _holders(session, UNIT_HEAD, item.unit_id)
+        if not heads:  # none registered yet: any 责任单位负责人 of that unit added later can take it
+            return None, item.unit_id
+        allowed = [h for h in heads if h not in excluded]
+        if allowed:
+            return allowed[0], None
+    elif lane_role != LEADER:
+        holders = _holders(session, lane_role)
+        if not excluded or any(h not in excluded for h in holders):
+            return None, None  # the role's pool: anyone of it may take it (the excluded are refused)
+    if lane_role == LEADER:  # the item's own leader did the reviewed work: another 分管领导
+        others = [h for h in _holders(session, LEADER) if h not in excluded]
+        if others:
+            return others[0], None
+    office = [h for h in _holders(session, OFFICE) if h not in excluded]
+    return (office[0], None) if office else (None, None)  # nobody: `rectify doctor` names it
+
+
+def reviewed_records(session: Session, item_id: int, gate_bpmn_id: str, reviewed: list[str]) -> list[TaskRecord]:
+    """The work a gate reviews: the reviewed steps done since this gate last decided (so a
+    resubmission after 退回 is reviewed afresh); without `reviewed`, every user step."""
+    last_decision = session.execute(
+        select(func.max(TaskRecord.id)).where(TaskRecord.item_id == item_id, TaskRecord.bpmn_id == gate_bpmn_id)
+    ).scalar() or 0
+    query = select(TaskRecord).where(
+        TaskRecord.item_id == item_id, TaskRecord.id > last_decision, TaskRecord.outcome == "completed",
+        TaskRecord.completed_by.is_not(None),
+    ).options(selectinload(TaskRecord.user)).order_by(TaskRecord.id)
+    query = query.where(TaskRecord.bpmn_id.in_(reviewed)) if reviewed else query.where(TaskRecord.kind == "user")
+    return list(session.execute(query).unique().scalars())
+
+
+def excluded_by_review(session: Session, item_id: int, gate_bpmn_id: str, reviewed: list[str]) -> frozenset[int]:
+    """The people who did the work a gate reviews (since it last decided): they may not sign it."""
+    return frozenset(r.completed_by for r in reviewed_records(session, item_id, gate_bpmn_id, reviewed))
+
+
+def may_complete(session: Session, task: InboxTask, excluded: frozenset[int] = frozenset()) -> bool:
+    """Whether anybody at all may complete the open task (an active holder who is not excluded)."""
+    if task.assignee_id is not None:
+        user = session.get(User, task.assignee_id)
+        return user is not None and user.active and user.id not in excluded
+    holders = _holders(session, task.lane_role, task.scope_unit_id)
+    return any(h not in excluded for h in holders)
 
 
 def visible_to(user: User):

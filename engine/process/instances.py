@@ -18,13 +18,14 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine.clock import CLOCK
 from engine.errors import Conflict, EngineError
 from engine.events import DeadlineChanged, EscalationRaised, ItemClosed, ItemReopened, TaskAssigned, record
-from engine.process.assignment import assign
+from engine.process.assignment import assign, excluded_by_review
 from engine.process.bpmn import (
     PROP_DUE,
     PROP_ITEM_STATUS,
     form_key_of,
     is_signoff,
     properties_of,
+    reviewed_ids,
     step_id,
     step_name,
 )
@@ -241,7 +242,10 @@ def _sync_inbox(session: Session, instance, workflow, item, ctx: RunContext, now
         if task_id in existing:
             continue
         lane = task.task_spec.lane or ""
-        assignee_id, scope_unit_id = assign(session, item, lane)
+        reviewed = reviewed_ids(task.task_spec) if is_signoff(task.task_spec) else None
+        excluded = excluded_by_review(session, item.id, step_id(task.task_spec), reviewed) \
+            if reviewed is not None else frozenset()
+        assignee_id, scope_unit_id = assign(session, item, lane, excluded)
         row = InboxTask(
             id=task_id, instance_id=instance.id, item_id=item.id, bpmn_id=step_id(task.task_spec),
             name=task_label(task)[:200], lane_role=lane, assignee_id=assignee_id, scope_unit_id=scope_unit_id,

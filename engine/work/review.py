@@ -28,7 +28,7 @@ def signoff_context(engine: Engine, task_id: str, user_id: int) -> dict:
         reviewed = reviewed_ids(task.task_spec) if task else []
         forms_by_step = {step_id(t): spec.forms.get(form_key_of(t)) for t in all_task_specs(spec.spec, spec.subprocess_specs)
                          if form_key_of(t)}
-        records = reviewed_records(session, row, reviewed)
+        records = reviewed_records(session, row.item_id, row.bpmn_id, reviewed)
         signatures = session.execute(select(Signature).where(Signature.item_id == row.item_id)
                                      .order_by(Signature.seq)).scalars().all()
         work = [{"step": r.name, "bpmn_id": r.bpmn_id, "by": r.user.name if r.user else None,

@@ -4,13 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.canonical import GENESIS, digest_of
 from engine.clock import CLOCK
 from engine.errors import Forbidden
-from engine.store.models import InboxTask, Item, Signature, TaskRecord, User
+from engine.process.assignment import reviewed_records
+from engine.store.models import InboxTask, Item, Signature, User
 
 DECISION_TEXT = {"approve": "通过", "reject": "退回"}
 # Process variables that say nothing about the work under review.
@@ -44,23 +45,9 @@ def evidence_hashes(data: Any) -> list[str]:
     return sorted(found)
 
 
-def reviewed_records(session: Session, task: InboxTask, reviewed: list[str]) -> list[TaskRecord]:
-    """The work a gate reviews: the reviewed steps done since this gate last decided (so a
-    resubmission after 退回 is reviewed afresh)."""
-    last_decision = session.execute(
-        select(func.max(TaskRecord.id)).where(TaskRecord.item_id == task.item_id, TaskRecord.bpmn_id == task.bpmn_id)
-    ).scalar() or 0
-    query = select(TaskRecord).where(
-        TaskRecord.item_id == task.item_id, TaskRecord.id > last_decision, TaskRecord.outcome == "completed",
-        TaskRecord.completed_by.is_not(None),
-    ).options(selectinload(TaskRecord.user)).order_by(TaskRecord.id)
-    query = query.where(TaskRecord.bpmn_id.in_(reviewed)) if reviewed else query.where(TaskRecord.kind == "user")
-    return list(session.execute(query).unique().scalars())
-
-
 def check_separation(session: Session, task: InboxTask, reviewed: list[str], signer: User) -> None:
     """Refuse a signer who did the work under review (谁签字谁负责: 审签与经办分离)."""
-    if signer.id in {r.completed_by for r in reviewed_records(session, task, reviewed)}:
+    if signer.id in {r.completed_by for r in reviewed_records(session, task.item_id, task.bpmn_id, reviewed)}:
         raise Forbidden("您办理了本环节所审核的工作，不能自己审签（谁签字谁负责，审签须与经办分离）")
 
 

@@ -38,3 +38,64 @@ def test_two_ticks_at_once_write_one_lights_audit_entry(engine, item):
     assert sorted(sum(r.values()) for r in reports) == [0, 11]  # one tick changed every light, the other none
     for w in workers:
         w.close()
+
+
+def _head_who_also_fixes(engine, second_head: bool) -> int:
+    """An item in a unit whose first 责任单位负责人 is also its 责任人 (the lowest user id of the role)."""
+    from helpers import PASSWORD
+
+    from engine.people.directory import add_user
+    from engine.store.models import OFFICER, UNIT_HEAD
+
+    add_user(engine, "周强", "审计科", [OFFICER, UNIT_HEAD], PASSWORD)
+    if second_head:
+        add_user(engine, "吴敏", "审计科", [UNIT_HEAD], PASSWORD)
+    return new_item(engine, IMMEDIATE, number="20", unit="审计科", person="周强")
+
+
+def test_a_review_never_goes_to_whoever_did_the_work(engine, item):
+    from helpers import FIX, do, evidence, open_tasks, sign
+
+    reviewed = _head_who_also_fixes(engine, second_head=True)
+    do(engine, reviewed, "fix_task", "周强", FIX, files=evidence())
+    [review] = open_tasks(engine, reviewed)
+    assert review["assignee"] == "吴敏"  # the other head of the unit, not 周强 who fixed it
+    sign(engine, reviewed, "unit_head_review", "吴敏")
+
+
+def test_without_another_head_the_review_goes_to_the_office_and_doctor_is_content(engine, item):
+    from helpers import FIX, do, evidence, open_tasks, sign
+
+    from engine.doctor import examine
+
+    lone = _head_who_also_fixes(engine, second_head=False)
+    do(engine, lone, "fix_task", "周强", FIX, files=evidence())
+    [review] = open_tasks(engine, lone)
+    assert review["assignee"] == "周婷"  # the 整改办 of the demo cast
+    assert examine(engine).ok
+    sign(engine, lone, "unit_head_review", "周婷")
+    assert [t["bpmn_id"] for t in open_tasks(engine, lone)] == ["leader_signoff"]
+
+
+def test_doctor_names_a_task_nobody_may_complete_and_exits_1(engine, item, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from engine.doctor import examine
+    from engine.store.models import User
+
+    assert examine(engine).ok
+    with engine.db.transaction() as session:  # the officer leaves without a handover
+        session.execute(User.__table__.update().where(User.name == "张伟").values(active=False))
+    report = examine(engine)
+    assert not report.ok
+    [finding] = report.findings
+    assert finding.check == "tasks" and "落实整改" in finding.subject and f"问题 {item}" in finding.subject
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "RECTIFY_DATABASE_URL": engine.settings.database_url,
+           "RECTIFY_INSTANCE_PATH": str(engine.settings.instance_path), "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, "-c", "from engine.cli import main; main()", "doctor"], env=env,
+                          capture_output=True, text=True, cwd=root, timeout=120)
+    assert done.returncode == 1 and "没有任何人可以办理" in done.stdout
