@@ -19,6 +19,7 @@ from engine.access.rounds import (
     edit_aspects_for,
     export_for,
     import_apply_for,
+    import_preview_again_for,
     import_preview_for,
     report_for,
     report_pdf_for,
@@ -31,7 +32,7 @@ from engine.errors import InvalidInput
 from engine.ledger.aspects import AspectEdit
 from engine.ledger.lights import LIGHT_TEXT
 from engine.ledger.rounds import ROUND_FIELDS
-from engine.ledger.xlsx.importing import LedgerRefused
+from engine.ledger.xlsx.importing import LedgerRefused, RoleChangesUnconfirmed
 
 from . import engine
 from .charts import dashboard_charts
@@ -154,7 +155,12 @@ def preview(round_id):
 @login_required
 def confirm(round_id):
     try:
-        result = import_apply_for(engine(), current_user.id, round_id, request.form.get("sha256", ""))
+        result = import_apply_for(engine(), current_user.id, round_id, request.form.get("sha256", ""),
+                                  allow_role_changes=request.form.get("allow_role_changes") == "1")
+    except RoleChangesUnconfirmed:  # shown again, with the grants to confirm
+        plan = import_preview_again_for(engine(), current_user.id, round_id, request.form.get("sha256", ""))
+        return render_template("rounds/preview.html", plan=plan, file_name=request.form.get("file_name", ""),
+                               role_error="请勾选确认授予角色，或取消导入"), 400
     except LedgerRefused as exc:  # the database changed since the preview: show what is wrong now
         plan = {"ok": False, "round": round_for(engine(), current_user.id, round_id),
                 "problems": [p.as_dict() for p in exc.problems]}

@@ -148,17 +148,29 @@ def import_preview_for(engine: Engine, user_id: int, round_id: int, data: bytes)
     return plan
 
 
-def import_apply_for(engine: Engine, user_id: int, round_id: int, sha256: str) -> dict:
-    """Import the previewed ledger (all or nothing; LedgerRefused names every problem)."""
+def _kept_upload(engine: Engine, sha256: str) -> bytes:
     if not _SHA256.fullmatch(sha256 or ""):
         raise InvalidInput("未找到待导入的台账，请重新上传")
+    try:
+        return engine.uploads.read(sha256, verify=True)
+    except NotFound:
+        raise NotFound("待导入的台账已不存在，请重新上传") from None
+
+
+def import_apply_for(engine: Engine, user_id: int, round_id: int, sha256: str, allow_role_changes: bool = False) -> dict:
+    """Import the previewed ledger (all or nothing; LedgerRefused names every problem). Roles the
+    file would give existing people are granted only with `allow_role_changes` (a separate tick)."""
     with engine.db.transaction() as session:
         actor = require_role(session, user_id, *MANAGERS).name
-        try:
-            data = engine.uploads.read(sha256, verify=True)
-        except NotFound:
-            raise NotFound("待导入的台账已不存在，请重新上传") from None
-        return apply_import(engine, round_id, data, actor)
+        return apply_import(engine, round_id, _kept_upload(engine, sha256), actor,
+                            allow_role_changes=allow_role_changes)
+
+
+def import_preview_again_for(engine: Engine, user_id: int, round_id: int, sha256: str) -> dict:
+    """The preview of a ledger already uploaded (kept by its SHA-256)."""
+    with engine.db.reading() as session:
+        require_role(session, user_id, *MANAGERS)
+        return preview_import(engine, round_id, _kept_upload(engine, sha256)).as_dict() | {"sha256": sha256}
 
 
 def export_for(engine: Engine, user_id: int, round_id: int) -> tuple[str, bytes]:

@@ -28,7 +28,8 @@ def _plan_text(plan: dict, done: bool) -> str:
         lines.append(f"  新建人员 {len(plan['new_people'])} 名（尚无密码，管理员设置后方可登录）："
                      + "、".join(f"{p['name']}（{p['unit']}，{'、'.join(p['roles'])}）" for p in plan["new_people"]))
     if plan["role_grants"]:
-        lines.append("  新增角色：" + "、".join(f"{g['name']}（{g['unit']}）→ {g['role']}" for g in plan["role_grants"]))
+        lines.append("  为已有人员增加角色（须 --allow-role-changes）：" + "；".join(
+            f"{g['name']}（{g['unit']}）→ {g['role']}，{g['effect']}" for g in plan["role_grants"]))
     if not done:
         lines.append("（试运行，未写入任何数据）")
     return "\n".join(lines)
@@ -47,10 +48,12 @@ def _refuse(problems: list[dict], as_json: bool) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--round", "round_name", required=True, help="轮次名称或编号")
 @click.option("--dry-run", is_flag=True, help="只检查并显示将要新建的内容，不写入")
+@click.option("--allow-role-changes", is_flag=True,
+              help="允许为已有人员增加台账所需的角色（如分管领导可查看全部单位）；不加则有此类变化时拒绝导入")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_obj
 @handled
-def ledger_import(ctx, file, round_name, dry_run, as_json):
+def ledger_import(ctx, file, round_name, dry_run, allow_role_changes, as_json):
     """导入问题台账 FILE.xlsx：全部成功或全部不导入；每个问题启动其整改流程。"""
     engine, data = ctx.engine(), file.read_bytes()
     plan = preview_import(engine, round_name, data)
@@ -61,10 +64,11 @@ def ledger_import(ctx, file, round_name, dry_run, as_json):
         return
     try:
         if as_json or not sys.stderr.isatty():
-            result = apply_import(engine, round_name, data, actor="cli")
+            result = apply_import(engine, round_name, data, actor="cli", allow_role_changes=allow_role_changes)
         else:  # a progress bar on the terminal only, never in output meant for scripts
             with click.progressbar(length=len(plan.items), label="导入", file=sys.stderr) as bar:
-                result = apply_import(engine, round_name, data, actor="cli", progress=lambda done, total: bar.update(1))
+                result = apply_import(engine, round_name, data, actor="cli", allow_role_changes=allow_role_changes,
+                                      progress=lambda done, total: bar.update(1))
     except LedgerRefused as exc:  # the database changed between the check and the import
         _refuse([p.as_dict() for p in exc.problems], as_json)
     emit(result | {"id": result["round"]["id"], "dry_run": False}, as_json, lambda r: _plan_text(r, True))

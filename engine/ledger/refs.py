@@ -2,10 +2,13 @@
 new. A whole file is resolved with a few queries, a preview can say what an import would create,
 and `materialize` then creates exactly that — the same rules for one item added by hand.
 
-Rules (docs/domain.md, ledger import): a unit by name; a 责任人 by name within the unit; a 分管领导 by name anywhere in
-the body (preferring someone who already holds the role), else created in the item's unit. New
-people get no password (they cannot log in until an admin sets one); everyone gets the role the
-ledger gives them."""
+Rules (docs/domain.md, ledger import): a unit by name; a 责任人 by name within the unit; a 分管领导 by
+name anywhere in the body — someone who already holds the role, else the one namesake who already
+sees every unit (a 主要领导), else the one person of that name, else created in the item's unit; several namesakes none of whom is a 分管领导 are ambiguous and
+refuse the row. New people get no password (they cannot log in until an admin sets one). An existing
+person named as 责任人 keeps their roles; one named as 分管领导 without holding the role is listed
+as a role grant, which the import applies only when explicitly confirmed (分管领导 opens every unit's
+items to its holder)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import CLOCK
-from engine.store.models import LEADER, OFFICER, Aspect, RoleGrant, Round, Unit, User
+from engine.store.models import BODY_WIDE_ROLES, LEADER, OFFICER, Aspect, RoleGrant, Round, Unit, User
 
 
 @dataclass(eq=False)
@@ -57,6 +60,7 @@ class LedgerRefs:
         self.units: dict[str, UnitRef] = {}
         self.people: dict[str, list[PersonRef]] = {}  # by name: existing in id order, then new ones
         self.aspects: dict[str, AspectRef] | None = None
+        self.ambiguous_leaders: dict[str, list[str]] = {}  # name -> units of its namesakes
         self._loaded_units: set[str] = set()
         self._loaded_people: set[str] = set()
 
@@ -97,15 +101,24 @@ class LedgerRefs:
         return person
 
     def person(self, name: str, unit: UnitRef, role: str = OFFICER) -> PersonRef:
-        """Someone by name within `unit`."""
+        """Someone by name within `unit`. An existing person keeps their roles: a task of the
+        item's 责任人 goes to them by name, and they already see their own unit's items."""
         found = next((p for p in self.people.get(name, []) if p.unit is unit), None)
-        return self._with_role(found, role) if found else self._new_person(name, unit, role)
+        return found if found else self._new_person(name, unit, role)
 
     def leader(self, name: str, unit: UnitRef, role: str = LEADER) -> PersonRef:
         """Someone by name anywhere in the body, preferring holders of `role`; else new in `unit`."""
         candidates = self.people.get(name, [])
-        found = next((p for p in candidates if role in p.roles), candidates[0] if candidates else None)
-        return self._with_role(found, role) if found else self._new_person(name, unit, role)
+        holder = next((p for p in candidates if role in p.roles), None)
+        if holder is not None:
+            return holder
+        body_wide = [p for p in candidates if p.roles & BODY_WIDE_ROLES]
+        if len(body_wide) == 1:  # e.g. a 主要领导 leading an item: sees every unit already, no role needed
+            return body_wide[0]
+        if len(candidates) > 1:
+            self.ambiguous_leaders[name] = [p.unit.name for p in candidates]
+            return candidates[0]  # refused by the plan; returned so that the rest can be checked
+        return self._with_role(candidates[0], role) if candidates else self._new_person(name, unit, role)
 
     def aspect(self, title: str) -> AspectRef:
         assert self.aspects is not None, "load() first"
@@ -130,7 +143,9 @@ class LedgerRefs:
                 for people in self.people.values() for p in people if p.is_new]
 
     def role_grants(self) -> list[dict]:
-        return [{"name": p.name, "unit": p.unit.name, "role": role}
+        """Roles existing people would gain, with what each role would let them see."""
+        return [{"name": p.name, "unit": p.unit.name, "role": role, "user_id": p.row.id,
+                 "effect": "可查看全部单位的问题及佐证材料" if role in BODY_WIDE_ROLES else "可办理本单位问题"}
                 for people in self.people.values() for p in people if not p.is_new for role in p.new_roles]
 
     def new_aspects(self) -> list[str]:

@@ -99,3 +99,75 @@ def test_doctor_names_a_task_nobody_may_complete_and_exits_1(engine, item, tmp_p
     done = subprocess.run([sys.executable, "-c", "from engine.cli import main; main()", "doctor"], env=env,
                           capture_output=True, text=True, cwd=root, timeout=120)
     assert done.returncode == 1 and "没有任何人可以办理" in done.stdout
+
+
+def _ledger_naming(leader: str, person: str = "张伟", unit: str = "财务科") -> bytes:
+    from ledger_fixture import workbook_bytes
+
+    return workbook_bytes([{"序号": 1, "方面": "（一）方面", "问题": "一个问题", "整改类别": "立行立改", "责任单位": unit,
+                            "责任人": person, "分管领导": leader,
+                            "整改时限": (datetime.now().date() + timedelta(days=30)).isoformat()}])
+
+
+def test_a_ledger_never_grants_a_role_without_a_separate_confirmation(engine, item):
+    from helpers import new_round
+
+    from engine.ledger.items import list_items
+    from engine.ledger.xlsx.importing import RoleChangesUnconfirmed, apply_import, preview_import
+
+    new_round(engine, "第二轮")
+    data = _ledger_naming("王强")  # an officer of 工程管理科, named as 分管领导
+    plan = preview_import(engine, "第二轮", data)
+    assert [(g["name"], g["unit"], g["role"]) for g in plan.role_grants] == [("王强", "工程管理科", "分管领导")]
+    assert "全部单位" in plan.role_grants[0]["effect"]
+    try:
+        apply_import(engine, "第二轮", data, actor="周婷")
+        raise AssertionError("imported without confirming the role grant")
+    except RoleChangesUnconfirmed as refused:
+        assert "王强（工程管理科）" in refused.field_errors
+    assert list_items(engine, "第二轮") == []  # nothing written
+    from engine.people.directory import user_id_of
+    from engine.store.models import User
+
+    with engine.db.reading() as session:
+        assert "分管领导" not in session.get(User, user_id_of(engine, "王强")).roles
+    apply_import(engine, "第二轮", data, actor="周婷", allow_role_changes=True)
+    with engine.db.reading() as session:
+        assert "分管领导" in session.get(User, user_id_of(engine, "王强")).roles
+
+
+def test_namesakes_none_of_whom_leads_refuse_the_row(engine, item):
+    from helpers import PASSWORD, new_round
+
+    from engine.ledger.xlsx.importing import preview_import
+    from engine.people.directory import add_user
+
+    add_user(engine, "王强", "财务科", ["责任人"], PASSWORD)  # a second 王强
+    new_round(engine, "第二轮")
+    plan = preview_import(engine, "第二轮", _ledger_naming("王强"))
+    [problem] = plan.problems
+    assert problem.row is not None and problem.column == "分管领导" and "同名" in problem.message
+
+
+def test_the_cli_refuses_role_changes_unless_allowed(engine, item, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from helpers import new_round
+
+    new_round(engine, "第二轮")
+    (tmp_path / "台账.xlsx").write_bytes(_ledger_naming("王强"))
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "RECTIFY_DATABASE_URL": engine.settings.database_url,
+           "RECTIFY_INSTANCE_PATH": str(engine.settings.instance_path), "PYTHONPATH": str(root)}
+
+    def rectify(*args):
+        return subprocess.run([sys.executable, "-c", "from engine.cli import main; main()", *args], env=env,
+                              capture_output=True, text=True, cwd=root, timeout=120)
+
+    refused = rectify("ledger", "import", str(tmp_path / "台账.xlsx"), "--round", "第二轮")
+    assert refused.returncode == 1 and "王强（工程管理科）" in refused.stderr and "分管领导" in refused.stderr
+    assert rectify("ledger", "import", str(tmp_path / "台账.xlsx"), "--round", "第二轮",
+                   "--allow-role-changes").returncode == 0

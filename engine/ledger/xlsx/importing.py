@@ -39,6 +39,16 @@ class LedgerRefused(InvalidInput):
         return f"{self.message}：" + "；".join(str(p) for p in self.problems)
 
 
+class RoleChangesUnconfirmed(InvalidInput):
+    """The file would give existing people roles, and that was not confirmed separately."""
+
+    def __init__(self, grants: list[dict]):
+        super().__init__(
+            f"台账会为 {len(grants)} 名已有人员增加角色，须另行确认后才能导入（未写入任何数据）",
+            {f"{g['name']}（{g['unit']}）": f"将获得「{g['role']}」：{g['effect']}" for g in grants})
+        self.grants = grants
+
+
 @dataclass
 class ImportPlan:
     """What an import of the file into the round would do, as plain values."""
@@ -80,6 +90,11 @@ def _plan(session: Session, round_: Round, sheet: LedgerSheet) -> tuple[ImportPl
     refs = LedgerRefs(session, round_)
     refs.load({r.item.unit for r in sheet.rows}, {n for r in sheet.rows for n in (r.item.person, r.item.leader)})
     resolved = [(r, refs.resolve(r.item.unit, r.item.person, r.item.leader, r.item.aspect)) for r in sheet.rows]
+    plan.problems += [Problem(f"分管领导「{r.item.leader}」有 {len(refs.ambiguous_leaders[r.item.leader])} 名同名人员"
+                              f"（{'、'.join(refs.ambiguous_leaders[r.item.leader])}），均未担任分管领导，无法确定是谁；"
+                              "请先为其中一人授予分管领导角色", r.row, "分管领导")
+                      for r in sheet.rows if r.item.leader in refs.ambiguous_leaders]
+    plan.problems.sort(key=lambda p: (p.row or 0))
     plan.items = [_item_view(r) for r in sheet.rows]
     plan.new_units, plan.new_people = refs.new_units(), refs.new_people()
     plan.new_aspects, plan.role_grants = refs.new_aspects(), refs.role_grants()
@@ -94,15 +109,18 @@ def preview_import(engine: Engine, round_ref: str | int, data: bytes) -> ImportP
 
 
 def apply_import(engine: Engine, round_ref: str | int, data: bytes, actor: str | None = None,
-                 progress: Progress | None = None) -> dict:
-    """Import the whole file or nothing: LedgerRefused (with every problem) if anything is wrong.
-    `progress(done, total)` is called as items are created."""
+                 progress: Progress | None = None, allow_role_changes: bool = False) -> dict:
+    """Import the whole file or nothing: LedgerRefused (with every problem) if anything is wrong,
+    RoleChangesUnconfirmed if it would give existing people roles and `allow_role_changes` is not
+    set. `progress(done, total)` is called as items are created."""
     sheet = read_ledger(data)  # before the transaction: no lock is held while the file is parsed
     with engine.db.transaction() as session:
         round_ = find_round(session, round_ref)
         plan, refs, resolved = _plan(session, round_, sheet)
         if plan.problems:
             raise LedgerRefused(plan.problems)
+        if plan.role_grants and not allow_role_changes:
+            raise RoleChangesUnconfirmed(plan.role_grants)
         refs.materialize()
         created = []
         for done, (row, refs_of_row) in enumerate(resolved, start=1):
@@ -111,5 +129,6 @@ def apply_import(engine: Engine, round_ref: str | int, data: bytes, actor: str |
             if progress:
                 progress(done, len(resolved))
         audit.append(session, "ledger.import", "round", round_.id, actor, file_sha256=hashlib.sha256(data).hexdigest(),
-                     items=len(created), new_units=plan.new_units, new_people=[p["name"] for p in plan.new_people])
+                     items=len(created), new_units=plan.new_units, new_people=[p["name"] for p in plan.new_people],
+                     role_grants=[{k: g[k] for k in ("name", "unit", "role")} for g in plan.role_grants])
         return plan.as_dict() | {"created": created}
