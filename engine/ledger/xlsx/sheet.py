@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from io import BytesIO
+from itertools import chain
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
@@ -36,19 +38,24 @@ COLUMNS = (
     Column("序号", "number", True, max_length=20),
     Column("方面", "aspect", max_length=500),
     Column("问题", "title", True, max_length=500),
-    Column("问题描述", "description"),
+    Column("问题描述", "description", max_length=10_000),
     Column("整改类别", "category", True, "category"),
     Column("责任单位", "unit", True, "name", 200),
     Column("责任人", "person", True, "name", 100),
     Column("分管领导", "leader", True, "name", 100),
     Column("整改时限", "deadline", True, "date"),
-    Column("完成标准", "standard"),
+    Column("完成标准", "standard", max_length=10_000),
     Column("需第三方评估", "third_party", kind="flag"),
     Column("是否公开", "publish", kind="flag"),
 )
 FLAG_DEFAULTS = {"third_party": False, "publish": True}
 YES, NO = "是", "否"
 HEADER_SCAN_ROWS = 10
+# Bounds that keep reading a file proportional to what it really holds, whatever it claims: a sheet
+# declaring A1:XFD1048576 is read cell by cell as written, never as the grid it declares.
+MAX_ROWS = 10_000  # problem rows in one file (a round has tens; a province's largest thousands)
+MAX_COLUMNS = 100  # columns looked at (the contract has 12; an exported ledger adds 5)
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024  # the workbook's XML, unpacked (a zip bomb is refused before parsing)
 DATE_FORMATS_TEXT = "2022-04-18、2022/4/18、2022年4月18日或 Excel 日期"
 _DATE_RE = re.compile(
     r"^(\d{4})\s*(?:[-/.]|年)\s*(\d{1,2})\s*(?:[-/.]|月)\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$")
@@ -155,7 +162,7 @@ def _field_value(column: Column, value, epoch):
 
 
 def _find_header(rows: list[tuple]) -> tuple[int, tuple]:
-    for index, values in enumerate(rows[:HEADER_SCAN_ROWS]):
+    for index, values in enumerate(rows):
         keys = {header_key(v) for v in values}
         if "序号" in keys and "问题" in keys:
             return index, values
@@ -212,71 +219,103 @@ EMPTY = "不能为空"
 UNCOMPUTED = "单元格是公式，但文件中没有保存计算结果：请用 Excel 或 WPS 打开并保存后再导入，或改填数值"
 
 
+def _rows(sheet):
+    """The sheet's rows as written in the file (its declared dimensions are ignored), MAX_COLUMNS wide."""
+    sheet.reset_dimensions()
+    return sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+
+
 def _explain_uncomputed_formulas(data: bytes, positions: dict[str, int], problems: list[Problem]) -> None:
     """A formula cell reads as empty when the file holds no computed value (files written by
     programs rather than Excel or WPS). Only when cells came out empty is the file read a second
     time, with formulas, to say so instead of 不能为空."""
-    empty = [n for n, p in enumerate(problems) if p.message == EMPTY and p.row and p.column in positions]
+    empty = {(p.row, p.column): n for n, p in enumerate(problems) if p.message == EMPTY and p.row and p.column in positions}
     if not empty:
         return
+    wanted = {row for row, _ in empty}
     workbook = load_workbook(BytesIO(data), read_only=True, data_only=False)
     try:
-        rows = list(workbook.worksheets[0].iter_rows(values_only=True))
+        for row, values in enumerate(_rows(workbook.worksheets[0]), start=1):
+            if row > max(wanted):
+                break
+            if row not in wanted:
+                continue
+            for (problem_row, column), n in empty.items():
+                index = positions[column]
+                value = values[index] if problem_row == row and index < len(values) else None
+                if isinstance(value, str) and value.startswith("="):
+                    problems[n] = Problem(UNCOMPUTED, row, column)
     finally:
         workbook.close()
-    for n in empty:
-        problem = problems[n]
-        values = rows[problem.row - 1] if problem.row - 1 < len(rows) else ()
-        index = positions[problem.column]
-        value = values[index] if index < len(values) else None
-        if isinstance(value, str) and value.startswith("="):
-            problems[n] = Problem(UNCOMPUTED, problem.row, problem.column)
+
+
+def _check_size(data: bytes) -> None:
+    """Refuse before parsing a workbook whose XML would unpack to more than MAX_UNPACKED_BYTES."""
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile:
+        raise ValueError("文件不是有效的 Excel 工作簿（.xlsx）") from None
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise ValueError(f"工作簿解压后超过 {MAX_UNPACKED_BYTES // (1024 * 1024)} MB，不像是问题台账；"
+                         "请只保留台账工作表后另存再导入")
 
 
 def _open_workbook(data: bytes):
     if data[:4] == b"\xd0\xcf\x11\xe0":
         raise ValueError("这是旧版 Excel（.xls）或加密的文件，请在 Excel 中另存为 .xlsx 后再导入")
+    _check_size(data)
     try:
         return load_workbook(BytesIO(data), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 — zip, XML and openpyxl errors all mean the same to the user
         raise ValueError("文件不是有效的 Excel 工作簿（.xlsx）") from None
 
 
+def _blank(values: tuple) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
 def read_ledger(data: bytes) -> LedgerSheet:
-    """Every row of the first sheet as a NewItem, and every problem of the file (all of them)."""
+    """Every row of the first sheet as a NewItem, and every problem of the file (all of them). The
+    sheet is streamed: memory stays flat however many rows or columns the file declares, and a
+    file with more than MAX_ROWS problem rows is refused."""
     problems: list[Problem] = []
     try:
         workbook = _open_workbook(data)
     except ValueError as exc:
         return LedgerSheet([], [Problem(str(exc))])
-    try:
-        sheet = workbook.worksheets[0]
-        rows = list(sheet.iter_rows(values_only=True))
-        epoch = workbook.epoch
-    finally:
-        workbook.close()
-    if not rows:
-        return LedgerSheet([], [Problem("工作表是空的，第1行应为表头")])
-    header_index, header = _find_header(rows)
-    # Rows are checked with the columns there are even when the header has problems: one pass names them all.
-    positions = _columns_of(header, header_index + 1, problems)
     parsed: list[LedgerRow] = []
     numbers: list[tuple[int, str]] = []
-    first_row_of: dict[str, int] = {}
-    for index, values in enumerate(rows[header_index + 1:], start=header_index + 2):
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
-            continue
-        item = _read_row(values, index, positions, epoch, problems)
-        number_at = positions.get("序号")
-        number = cell_text(values[number_at]) if number_at is not None and number_at < len(values) else ""
-        if number and number in first_row_of:
-            problems.append(Problem(f"序号「{number}」与第{first_row_of[number]}行重复", index, "序号"))
-            continue
-        first_row_of.setdefault(number, index)
-        if number:
-            numbers.append((index, number))
-        if item is not None:
-            parsed.append(LedgerRow(index, item))
+    try:
+        rows = _rows(workbook.worksheets[0])
+        top = [values for _, values in zip(range(HEADER_SCAN_ROWS), rows)]
+        if not top:
+            return LedgerSheet([], [Problem("工作表是空的，第1行应为表头")])
+        header_index, header = _find_header(top)
+        # Rows are checked with the columns there are even when the header has problems: one pass names them all.
+        positions = _columns_of(header, header_index + 1, problems)
+        first_row_of: dict[str, int] = {}
+        counted = 0
+        for index, values in enumerate(chain(top[header_index + 1:], rows), start=header_index + 2):
+            if _blank(values):
+                continue
+            counted += 1
+            if counted > MAX_ROWS:
+                problems.append(Problem(f"台账超过 {MAX_ROWS} 行，请分成几个文件导入", index))
+                break
+            item = _read_row(values, index, positions, workbook.epoch, problems)
+            number_at = positions.get("序号")
+            number = cell_text(values[number_at]) if number_at is not None and number_at < len(values) else ""
+            if number and number in first_row_of:
+                problems.append(Problem(f"序号「{number}」与第{first_row_of[number]}行重复", index, "序号"))
+                continue
+            first_row_of.setdefault(number, index)
+            if number:
+                numbers.append((index, number))
+            if item is not None:
+                parsed.append(LedgerRow(index, item))
+    finally:
+        workbook.close()
     if not parsed and not problems:
         problems.append(Problem("台账中没有问题行（表头下方为空）"))
     _explain_uncomputed_formulas(data, positions, problems)
