@@ -30,7 +30,7 @@ from engine.store.models import ADMIN, STATUS_CLOSED, AuditEntry, Document, Item
 if TYPE_CHECKING:
     from engine.core import Engine
 
-MAX_VERIFY_BYTES = 20 * 1024 * 1024  # a closure record is well under 1 MB; this bounds what we parse
+MAX_VERIFY_BYTES = 5 * 1024 * 1024  # a closure record is well under 1 MB; this bounds what we read
 PDF_MAGIC = b"%PDF-"
 
 

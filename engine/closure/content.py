@@ -201,32 +201,36 @@ def value_text(value: Any, schema: dict | None = None) -> str:
 
 # --- comparing a record with the database ------------------------------------------------------------------
 
-def differences(shown: dict, current: dict) -> list[str]:
-    """Chinese reasons, one per part of the record that the database no longer says the same."""
-    reasons = []
+def differences(shown: dict, current: dict) -> tuple[list[str], list[str]]:
+    """(mismatches, later changes) between a record as signed and the database today.
+
+    Mismatches are in what the record proves and the database keeps append-only — the signatures,
+    the evidence files, the work done: any difference there means the record or the database was
+    tampered with. Later changes are in what people may rightly edit after closing (the round's
+    巡察组 or the body's name, an item's 方面 title or fields after an approved change, a reopening):
+    the record shows what was true when it was signed, and the differences are told as information."""
     if shown.get("format") != FORMAT:
-        return [f"销号单数据格式未知（{shown.get('format')}）"]
+        return [f"销号单数据格式未知（{shown.get('format')}）"], []
+    mismatches, later = [], []
     if shown.get("body") != current["body"] or shown.get("round") != current["round"]:
-        reasons.append("巡察轮次或单位信息与数据库不一致")
+        later.append("巡察轮次或单位信息此后有修改")
     for key, label in ITEM_LABELS.items():
         if (shown.get("item") or {}).get(key) != current["item"][key]:
-            reasons.append(f"问题的「{label}」与数据库不一致（销号单：{_brief((shown.get('item') or {}).get(key))}；"
-                           f"数据库：{_brief(current['item'][key])}）")
+            later.append(f"问题的「{label}」此后有修改（销号单：{_brief((shown.get('item') or {}).get(key))}；"
+                         f"现为：{_brief(current['item'][key])}）")
     if shown.get("closed_at") != current["closed_at"]:
-        reasons.append("该问题在此销号单生成后已被重新打开，数据库中现为整改中" if current["closed_at"] is None
-                       else "销号时间与数据库不一致（该问题可能已重新打开后再次销号）")
-    reasons += _signature_differences(shown.get("signatures") or [], current["signatures"])
+        later.append("该问题在此销号单生成后已被重新打开，现为整改中" if current["closed_at"] is None
+                     else "该问题此后重新打开并再次销号（以最新的销号单为准）")
+    mismatches += _signature_differences(shown.get("signatures") or [], current["signatures"])
     if shown.get("evidence") != current["evidence"]:
         shown_files = {(e.get("name"), e.get("sha256")) for e in shown.get("evidence") or []}
         db_files = {(e["name"], e["sha256"]) for e in current["evidence"]}
         missing = [name for name, _ in shown_files - db_files]
         detail = f"：数据库中找不到 {'、'.join(sorted(missing))}" if missing else ""
-        reasons.append(f"佐证材料清单与数据库不一致{detail}")
+        mismatches.append(f"佐证材料清单与数据库不一致{detail}")
     if shown.get("work") != current["work"]:
-        reasons.append("整改措施及成效（办理记录）与数据库不一致")
-    if not reasons and shown != current:
-        reasons.append("销号单记录的数据范围与数据库不一致")
-    return reasons
+        mismatches.append("整改措施及成效（办理记录）与数据库不一致")
+    return mismatches, later
 
 
 def _signature_differences(shown: list[dict], current: list[dict]) -> list[str]:

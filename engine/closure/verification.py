@@ -6,14 +6,17 @@ Four checks, each with a Chinese reason, all of which must pass:
   2. 签名证书 — it was made by this body's signing certificate (the one in use, or an earlier one of
      ours kept after replacement);
   3. 登记 — the file is, byte for byte, a record this system made (a `documents` row by SHA-256);
-  4. 与数据库一致 — the record it carries, recomputed from the database today over the same rows,
-     is the same (signatures, evidence, work, item fields, closing time), and the item's signature
-     chain is unbroken.
+  4. 与数据库一致 — what the record proves (signatures, evidence, work), recomputed from the
+     database today over the same rows, is the same, and the item's signature chain is unbroken.
+     The record is the snapshot of what was true when it was signed: later edits people may rightly
+     make (the round's 巡察组, a 方面 title, a reopening) are listed as `later_changes`, not failures.
+
+A file that is not byte for byte a record this system made is parsed in a child process with
+bounded memory and time (engine/closure/untrusted.py): a crafted PDF cannot exhaust a web worker.
 """
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -23,8 +26,8 @@ from sqlalchemy import select
 from engine.closure import certificates, signing
 from engine.closure.content import differences, record_data, record_digest
 from engine.closure.pades import SignatureCheck, check_pdf
-from engine.closure.pdf import ATTACHMENT
 from engine.closure.records import document_view
+from engine.closure.untrusted import check_untrusted_pdf, embedded_record
 from engine.errors import NotFound
 from engine.store.models import Document, Item
 from engine.work.signoff import verify_item_chain
@@ -57,24 +60,12 @@ class VerificationReport:
     item: dict | None = None  # {id, number, title, round, status}
     summary: str = ""
     matched: list[str] = field(default_factory=list)  # what matched, for people
+    later_changes: list[str] = field(default_factory=list)  # rightful edits since signing, for information
 
     def as_dict(self) -> dict:
         value = asdict(self)
         value["id"] = self.verification_code or self.sha256
         return value
-
-
-def _embedded(check: SignatureCheck) -> dict | None:
-    """The record the PDF carries as its attachment, or None if it cannot be read."""
-    try:
-        names = check.reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
-        for i in range(0, len(names), 2):
-            spec = names[i + 1]
-            if str(spec.get("/UF", spec.get("/F"))) == ATTACHMENT or str(names[i]) == ATTACHMENT:
-                return json.loads(spec["/EF"]["/F"].data.decode("utf-8"))
-    except Exception:  # noqa: BLE001 — a damaged or foreign file simply carries no readable record
-        return None
-    return None
 
 
 def _certificate_check(known_list: list[signing.KnownCertificate], check: SignatureCheck) -> tuple[Check, str | None]:
@@ -100,7 +91,14 @@ def _certificate_check(known_list: list[signing.KnownCertificate], check: Signat
 def verify_pdf(engine: Engine, data: bytes) -> VerificationReport:
     sha = hashlib.sha256(data).hexdigest()
     known = signing.known_certificates(engine)
-    check = check_pdf(data, [k.certificate for k in known], [c for k in known for c in k.chain])
+    trusted, others = [k.certificate for k in known], [c for k in known for c in k.chain]
+    with engine.db.reading() as session:
+        ours = session.execute(select(Document.id).where(Document.sha256 == sha)).first() is not None
+    if ours:  # a file this system made, byte for byte: safe to read here
+        check = check_pdf(data, trusted, others)
+        embedded = embedded_record(check) if check.parsed else None
+    else:
+        check, embedded = check_untrusted_pdf(data, trusted, others)
     report = VerificationReport(ok=False, checks=[], sha256=sha, size=len(data))
     tz = ZoneInfo(engine.settings.timezone)
     if check.signing_time is not None:
@@ -114,7 +112,6 @@ def verify_pdf(engine: Engine, data: bytes) -> VerificationReport:
     cert_check, report.signer_fingerprint = _certificate_check(known, check)
     report.checks.append(cert_check)
 
-    embedded = _embedded(check) if check.parsed else None
     with engine.db.reading() as session:
         doc = session.execute(select(Document).where(Document.sha256 == sha).order_by(Document.id)).scalars().first()
         if doc is not None:
@@ -134,7 +131,8 @@ def verify_pdf(engine: Engine, data: bytes) -> VerificationReport:
             if item is not None:
                 report.item = {"id": item.id, "number": item.number, "title": item.title, "round": item.round.name,
                                "status": item.status}
-        report.checks.append(_matches(engine, session, doc, embedded, registered_exactly=report.checks[-1].ok))
+        matches, report.later_changes = _matches(engine, session, doc, embedded, registered_exactly=report.checks[-1].ok)
+        report.checks.append(matches)
     report.ok = all(c.ok for c in report.checks)
     report.matched = [c.message for c in report.checks if c.ok]
     report.summary = ("核验通过：销号单真实、完整，与数据库记录一致" if report.ok
@@ -142,26 +140,27 @@ def verify_pdf(engine: Engine, data: bytes) -> VerificationReport:
     return report
 
 
-def _matches(engine: Engine, session, doc: Document | None, embedded: dict | None, registered_exactly: bool) -> Check:
+def _matches(engine: Engine, session, doc: Document | None, embedded: dict | None,
+             registered_exactly: bool) -> tuple[Check, list[str]]:
     if doc is None or not registered_exactly:
-        return Check(MATCHES, False, "未核对：文件不是本系统登记的销号单")
+        return Check(MATCHES, False, "未核对：文件不是本系统登记的销号单"), []
     if not embedded or not isinstance(embedded.get("record"), dict):
-        return Check(MATCHES, False, "文件中没有可读取的销号单数据")
+        return Check(MATCHES, False, "文件中没有可读取的销号单数据"), []
     shown = embedded["record"]
     if record_digest(shown) != doc.record_digest or embedded.get("record_digest") != doc.record_digest:
-        return Check(MATCHES, False, "文件所载记录的摘要与登记的摘要不符")
+        return Check(MATCHES, False, "文件所载记录的摘要与登记的摘要不符"), []
     item = session.get(Item, doc.item_id)
     if item is None:
-        return Check(MATCHES, False, f"数据库中找不到问题 {doc.item_id}")
+        return Check(MATCHES, False, f"数据库中找不到问题 {doc.item_id}"), []
     try:
         current = record_data(engine, session, item, bounds=shown.get("bounds") or {})
     except NotFound as exc:
-        return Check(MATCHES, False, exc.message)
-    reasons = differences(shown, current)
+        return Check(MATCHES, False, exc.message), []
+    mismatches, later = differences(shown, current)
     chain = verify_item_chain(session, item.id)
     if not chain.ok:
-        reasons.append(f"数据库中的签字链已断裂：{chain.problem}")
-    if reasons:
-        return Check(MATCHES, False, "；".join(reasons))
+        mismatches.append(f"数据库中的签字链已断裂：{chain.problem}")
+    if mismatches:
+        return Check(MATCHES, False, "；".join(mismatches)), later
     return Check(MATCHES, True, f"签字 {len(shown['signatures'])} 个、佐证材料 {len(shown['evidence'])} 份、"
-                                f"整改情况、问题信息与销号时间均与数据库一致；签字链完整")
+                                f"整改情况均与数据库一致；签字链完整"), later

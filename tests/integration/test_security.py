@@ -171,3 +171,38 @@ def test_the_cli_refuses_role_changes_unless_allowed(engine, item, tmp_path):
     assert refused.returncode == 1 and "王强（工程管理科）" in refused.stderr and "分管领导" in refused.stderr
     assert rectify("ledger", "import", str(tmp_path / "台账.xlsx"), "--round", "第二轮",
                    "--allow-role-changes").returncode == 0
+
+
+def _bomb_pdf(unpacked_mib: int = 300) -> bytes:
+    """An unsigned PDF whose one stream unpacks to `unpacked_mib` MiB of zeros (about 0.3 MB on disk)."""
+    import zlib
+
+    stream = zlib.compress(b"\0" * (unpacked_mib * 1024 * 1024), 9)
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 10 10] /Contents 4 0 R >>",
+               b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(stream) + stream + b"\nendstream"]
+    body, offsets = b"%PDF-1.7\n", []
+    for n, obj in enumerate(objects, start=1):
+        offsets.append(len(body))
+        body += b"%d 0 obj\n" % n + obj + b"\nendobj\n"
+    xref = len(body)
+    body += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    body += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    return body + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+
+
+def test_verifying_a_crafted_pdf_costs_a_bounded_child_not_the_worker(engine):
+    import tracemalloc
+
+    from engine.access.records import verify_upload
+
+    data = _bomb_pdf()
+    assert len(data) < 1_000_000
+    tracemalloc.start()
+    try:
+        report = verify_upload(engine, data)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+    assert not report["ok"] and peak < 50
+    assert any(not c["ok"] and c["name"] == "数字签名" for c in report["checks"])
