@@ -12,8 +12,10 @@ from engine.ledger.lights import LightRules
 from engine.outbox import Outbox
 from engine.people import sessions as _sessions  # noqa: F401  (its table belongs to the schema)
 from engine.process.bpmn import ProcessRuntime
+from engine.store import audit
 from engine.store.db import Database
 from engine.store.filestore import ContentStore
+from engine.store.keys import audit_key
 from engine.work.evidence import EvidenceStore
 
 
@@ -22,6 +24,7 @@ class Engine:
         self.settings = settings
         self.clock = clock
         self.db = Database(settings.database_url)
+        self.db.audit_key = audit_key(settings.instance_path)
         self.lights = LightRules(settings.timezone, settings.due_soon_days, settings.red_after_days)
         self.evidence = EvidenceStore(
             settings.instance_path / "evidence", settings.max_evidence_bytes, settings.evidence_extensions,
@@ -35,6 +38,7 @@ class Engine:
         # Domain events go to the outbox with the change that raised them; handlers run after commit.
         self.outbox = Outbox(self, {ItemClosed.name: RecordOnClose()}, settings.outbox_dispatch)
         self.db.before_commit.append(self.outbox.write_recorded)
+        self.db.before_commit.append(audit.seal_pending)  # last: it may append an audit entry
         self.db.after_commit.append(self.outbox.committed)
 
     def escalation_time(self, deadline_iso: str) -> str:

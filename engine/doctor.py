@@ -117,7 +117,7 @@ def examine(engine: Engine) -> DoctorReport:
         _instances(engine, session, report)
         _signatures(session, report)
         _outbox(engine, session, report)
-        chain = verify_chain(session)
+        chain = verify_chain(session, engine.db.audit_key)
         report.checked["audit_rows"] = chain.rows
         if not chain.ok:
             report.add("audit", f"审计日志第 {chain.first_broken_id} 行", chain.reason)

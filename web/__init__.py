@@ -3,7 +3,6 @@ maps engine errors to 400/403/404/409 and renders or redirects. Transactions liv
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from engine import Engine, EngineError, Settings
 from engine.closure.pdf import human_size
 from engine.config import REPO_ROOT
+from engine.store.keys import secret_file
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -26,27 +26,8 @@ VENDOR = {
 
 
 def _secret_key(instance: Path) -> str:
-    """RECTIFY_SECRET_KEY, else a key generated once into the instance folder (never in git). The
-    file is born 0600 and appears whole: written under a temporary name, then linked into place,
-    which fails if another worker got there first — every worker then reads the same key."""
-    if os.environ.get("RECTIFY_SECRET_KEY"):
-        return os.environ["RECTIFY_SECRET_KEY"]
-    path = instance / "secret_key"
-    if not path.exists():
-        instance.mkdir(parents=True, exist_ok=True)
-        temporary = instance / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(secrets.token_hex(32))
-            file.flush()
-            os.fsync(file.fileno())
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass  # another process's key is the key
-        finally:
-            temporary.unlink()
-    return path.read_text().strip()
+    """RECTIFY_SECRET_KEY, else a key generated once into the instance folder (never in git)."""
+    return os.environ.get("RECTIFY_SECRET_KEY") or secret_file(instance / "secret_key")
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -1,6 +1,7 @@
 """workflows validate/deploy, audit verify, files prune."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,7 +10,6 @@ import click
 from engine.cli.base import emit, fail, handled, main
 from engine.process.deploy import DEFAULT_FILES, deploy_file
 from engine.process.validation import validate_file
-from engine.store.audit import chain_status
 from engine.store.file_prune import GRACE, STORE_TEXT, prune_files
 
 
@@ -54,17 +54,40 @@ def audit():
 
 
 @audit.command("verify")
+@click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="审计检查点文件（rectify audit checkpoint 生成，保存在系统之外），可多次给出")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_obj
 @handled
-def audit_verify(ctx, as_json):
-    """校验审计日志的哈希链；链条断裂时指出第一处并以 1 退出。"""
-    value = chain_status(ctx.engine())
-    emit(value, as_json, lambda v: f"审计日志完整：共 {v['rows']} 行" if v["ok"] else f"审计日志异常：{v['reason']}")
+def audit_verify(ctx, checkpoint_files, as_json):
+    """校验审计日志（带密钥的链）、办理记录与签字的封存、各问题的签字链，以及给出的检查点；
+    有问题时逐条指出并以 1 退出。"""
+    from engine.integrity import read_checkpoint, verify_history
+
+    checkpoints = [read_checkpoint(Path(f).read_bytes()) for f in checkpoint_files]
+    value = verify_history(ctx.engine(), checkpoints).as_dict()
+    emit(value, as_json, lambda v: (f"审计完整：审计日志 {v['rows']} 行，办理记录 {v['checked'].get('task_records', 0)} 条，"
+                                    f"签字 {v['checked'].get('signatures', 0)} 个，检查点 {len(checkpoints)} 个，均校验一致")
+         if v["ok"] else "审计发现问题：\n" + "\n".join(f"  {p}" for p in v["problems"]))
     if not value["ok"]:
         if not as_json:
             fail(value["reason"])
         raise SystemExit(1)
+
+
+@audit.command("checkpoint")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="检查点文件（JSON），请保存在本系统之外（如审计部门的存档）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def audit_checkpoint(ctx, out, as_json):
+    """用本单位签名证书签署审计日志当前的链头，写入检查点文件。日后 audit verify --checkpoint 可发现数据库被回退。"""
+    from engine.integrity import checkpoint
+
+    value = checkpoint(ctx.engine())
+    out.write_text(json.dumps(value, ensure_ascii=False, indent=2), encoding="utf-8")
+    emit(value | {"id": str(out)}, as_json, lambda v: f"检查点已写入 {out}：审计日志第 {v['rows']} 行，哈希 {v['last_hash'][:16]}…")
 
 
 @main.group()

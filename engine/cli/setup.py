@@ -8,6 +8,7 @@ import click
 from engine.cli.base import emit, handled, main
 from engine.closure import signing
 from engine.demo import DEMO_BODY, DEMO_PASSWORD, install_demo
+from engine.integrity import key_history
 from engine.process.deploy import deploy_defaults
 from engine.store import schema
 
@@ -20,6 +21,7 @@ def init_db(ctx, as_json):
     """创建或升级数据库结构，并部署 workflows/ 中的三个默认流程。"""
     engine = ctx.engine(require_schema=False)
     revision = schema.upgrade(engine)
+    key_history(engine)  # an upgraded database starts its keyed audit chain now
     versions = deploy_defaults(engine, actor="init-db")
     emit({"id": revision, "revision": revision, "processes": versions}, as_json, lambda v: "\n".join(
         [f"数据库已就绪（结构版本 {v['revision']}）：{engine.settings.database_url}"]
@@ -34,6 +36,7 @@ def demo(ctx, as_json):
     """建立演示数据：演示单位、用户（打印密码）、一个含三类问题的巡察轮次，以及开发用签名证书（没有时）。已有则不重复建立。"""
     engine = ctx.engine(require_schema=False)
     schema.upgrade(engine)
+    key_history(engine)
     deploy_defaults(engine, actor="demo")
     result = install_demo(engine)
     if not signing.is_configured(engine):  # so that closing an item yields a signed 销号单 at once

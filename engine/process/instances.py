@@ -31,6 +31,7 @@ from engine.process.bpmn import (
 )
 from engine.process.compaction import compact
 from engine.process.deploy import current_version, loaded
+from engine.store import audit
 from engine.store.models import (
     DISCIPLINE,
     IMMEDIATE,
@@ -175,6 +176,12 @@ def _record_engine_steps(session, instance, item, ctx: RunContext, now: datetime
         if getattr(task.task_spec, "bpmn_id", None) and not isinstance(task.task_spec, LoopTask)]
     if rows:
         session.execute(insert(TaskRecord), rows)
+        _seal(session, rows)
+
+
+def _seal(session: Session, rows: list[dict]) -> None:
+    for row in rows:
+        audit.seal(session, "task_records", row["task_id"], audit.task_record_digest(row))
 
 
 def _apply_item_status(engine: Engine, session: Session, item: Item, ctx: RunContext, now: datetime) -> None:
@@ -238,6 +245,7 @@ def _sync_inbox(session: Session, instance, workflow, item, ctx: RunContext, now
         } for task_id in gone if task_id != ctx.completed_task_id]
         if cancelled:
             session.execute(insert(TaskRecord), cancelled)
+            _seal(session, cancelled)
     for task_id, task in ready.items():
         if task_id in existing:
             continue

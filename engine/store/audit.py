@@ -1,25 +1,65 @@
-"""审计日志: append-only, each row's hash covers its content and the previous row's hash."""
+"""审计日志: append-only, each row chained to the previous one — with an HMAC under a key kept outside
+the database (engine/store/keys.py), so that whoever can write the database but lacks the key cannot
+edit, delete or re-chain rows without it showing.
+
+The chain also *seals* the other append-only records: every task record and signature written in a
+transaction is sealed by its digest in that transaction's audit entry (`details["sealed"]`), so an
+edited `task_records.completed_by` or a signature re-digested after its opinion was changed no
+longer matches its seal. The head row carries the key's MAC over its count and last hash, so
+cutting rows off the end shows too; signed checkpoints kept outside the system (engine/integrity.py)
+catch a rollback to an earlier, consistent state.
+"""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from engine.canonical import GENESIS, digest_of
+from engine.canonical import GENESIS, canonical_json, digest_of
 from engine.clock import CLOCK
 from engine.store.models import AuditEntry, AuditHead
 
 if TYPE_CHECKING:
     from engine.core import Engine
 
+KEY = "rectify.audit_key"  # session.info: the key (store/db.py puts it on every writing session)
+SEALS = "rectify.seals"  # session.info: {table: {row key: digest}} written in this unit of work
 
-def _entry_hash(prev_hash: str, entry: AuditEntry) -> str:
-    return digest_of({
-        "prev": prev_hash, "id": entry.id, "at": entry.at, "actor": entry.actor, "action": entry.action,
-        "object_type": entry.object_type, "object_id": entry.object_id, "details": entry.details,
-    })
+
+def mac(key: bytes, value: Any) -> str:
+    return hmac.new(key, canonical_json(value).encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry, key: bytes | None) -> str:
+    """The row's link: an HMAC with the key (rows from `keyed_from` on), SHA-256 before that."""
+    value = {"prev": prev_hash, "id": entry.id, "at": entry.at, "actor": entry.actor, "action": entry.action,
+             "object_type": entry.object_type, "object_id": entry.object_id, "details": entry.details}
+    return mac(key, value) if key is not None else digest_of(value)
+
+
+def head_mac(key: bytes, count: int, last_hash: str, keyed_from: int | None) -> str:
+    return mac(key, {"head": True, "count": count, "last_hash": last_hash, "keyed_from": keyed_from})
+
+
+def task_record_digest(row: dict) -> str:
+    """What a task record's seal covers: every field of the row."""
+    return digest_of({k: row.get(k) for k in ("task_id", "instance_id", "item_id", "bpmn_id", "name", "kind",
+                                               "outcome", "completed_by", "completed_at", "data")})
+
+
+def seal(session: Session, table: str, row_key: str, digest: str) -> None:
+    """Have a new append-only row sealed by this transaction's audit entry."""
+    session.info.setdefault(SEALS, {}).setdefault(table, {})[row_key] = digest
+
+
+def seal_pending(session: Session) -> None:
+    """Before commit: rows sealed after the transaction's last audit entry get an entry of their own."""
+    if session.info.get(SEALS):
+        append(session, "seal", "records", "*")
 
 
 def append(session: Session, action: str, object_type: str, object_id: Any, actor: str | None = None,
@@ -29,20 +69,30 @@ def append(session: Session, action: str, object_type: str, object_id: Any, acto
     # SQLite write lock) instead of both reading the same head and forking the chain.
     head = session.execute(
         update(AuditHead).where(AuditHead.id == 1).values(count=AuditHead.count + 1)
-        .returning(AuditHead.count, AuditHead.last_hash)
+        .returning(AuditHead.count, AuditHead.last_hash, AuditHead.keyed_from)
     ).one_or_none()
     if head is None:  # a database made without the migrations' seed row
-        session.add(AuditHead(id=1, last_hash=GENESIS, count=1))
+        session.add(AuditHead(id=1, last_hash=GENESIS, count=1, keyed_from=1))
         session.flush()
-        head = (1, GENESIS)
-    count, last_hash = head
+        head = (1, GENESIS, 1)
+    count, last_hash, keyed_from = head
+    key = session.info.get(KEY)
+    if keyed_from is None and key is not None:
+        keyed_from = count  # the first row appended with a key starts the keyed chain
+    if keyed_from is not None and key is None:
+        raise RuntimeError("the audit chain is keyed but this session has no audit key")
+    sealed = session.info.pop(SEALS, None)
+    if sealed:
+        details = {**details, "sealed": sealed}
     entry = AuditEntry(
         id=count, at=CLOCK.now(), actor=actor, action=action, object_type=object_type,
         object_id=str(object_id), details=details, prev_hash=last_hash, hash="",
     )
-    entry.hash = _entry_hash(last_hash, entry)
+    entry.hash = entry_hash(last_hash, entry, key if keyed_from is not None and count >= keyed_from else None)
     session.add(entry)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(last_hash=entry.hash))
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(
+        last_hash=entry.hash, keyed_from=keyed_from,
+        head_mac=head_mac(key, count, entry.hash, keyed_from) if key is not None else None))
     return entry
 
 
@@ -52,28 +102,41 @@ class ChainReport:
     rows: int
     first_broken_id: int | None = None
     reason: str = ""
+    sealed: dict | None = None  # {table: {row key: digest}} gathered from the chain
 
 
-def verify_chain(session: Session) -> ChainReport:
-    """Walk the chain in id order; name the first row whose hash or link does not hold."""
-    prev, count, expected_id = GENESIS, 0, 1
+def verify_chain(session: Session, key: bytes | None = None) -> ChainReport:
+    """Walk the chain in id order; name the first row whose link does not hold. With the key, the
+    keyed part and the head's MAC are checked too, and the seals gathered for engine/integrity.py."""
+    head = session.get(AuditHead, 1)
+    keyed_from = head.keyed_from if head is not None else None
+    prev, count, expected_id, sealed = GENESIS, 0, 1, {}
     for entry in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars():
         if entry.id != expected_id:
             return ChainReport(False, count, expected_id, f"第 {expected_id} 行缺失（链条中断）")
         if entry.prev_hash != prev:
             return ChainReport(False, count, entry.id, f"第 {entry.id} 行的前序哈希与上一行不符")
-        if _entry_hash(prev, entry) != entry.hash:
+        keyed = keyed_from is not None and entry.id >= keyed_from
+        if keyed and key is None:
+            break  # without the key only the unkeyed beginning can be checked
+        if entry_hash(prev, entry, key if keyed else None) != entry.hash:
             return ChainReport(False, count, entry.id, f"第 {entry.id} 行内容与其哈希不符（已被篡改）")
+        for table, rows in (entry.details or {}).get("sealed", {}).items():
+            sealed.setdefault(table, {}).update(rows)
         prev, count, expected_id = entry.hash, count + 1, expected_id + 1
-    head = session.get(AuditHead, 1)
-    if head is not None and (head.count != count or head.last_hash != prev):
+    if head is not None and key is None and keyed_from is None and (head.count != count or head.last_hash != prev):
         return ChainReport(False, count, count + 1, "审计日志末尾的行被删除或链头不符")
-    return ChainReport(True, count)
+    if head is not None and key is not None:
+        if head.count != count or head.last_hash != prev:
+            return ChainReport(False, count, count + 1, "审计日志末尾的行被删除或链头不符")
+        if keyed_from is not None and head.head_mac != head_mac(key, head.count, head.last_hash, keyed_from):
+            return ChainReport(False, count, count + 1, "审计日志的链头被改动（与密钥校验值不符）：末尾的行可能被删除")
+    return ChainReport(True, count, sealed=sealed)
 
 
 def chain_status(engine: Engine) -> dict:
-    """The audit chain's state as plain values (`rectify audit verify`, the admin page)."""
+    """The audit chain's state as plain values (the admin page; `rectify audit verify` checks more)."""
     with engine.db.reading() as session:
-        report = verify_chain(session)
+        report = verify_chain(session, engine.db.audit_key)
     return {"id": "audit", "ok": report.ok, "rows": report.rows, "first_broken_id": report.first_broken_id,
             "reason": report.reason}

@@ -77,6 +77,7 @@ class Database:
         # commit, and has them handled just after it (engine/outbox.py).
         self.before_commit: list[Callable[[Session], None]] = []
         self.after_commit: list[Callable[[dict], None]] = []
+        self.audit_key: bytes | None = None  # set by the Engine (engine/store/keys.py); see engine/store/audit.py
         # The unit of work open in this thread (or task), so that an engine function called inside
         # another's session joins it: the outermost `transaction()` or `reading()` owns it.
         self._current: ContextVar[tuple[Session, bool] | None] = ContextVar(f"rectify_unit_of_work_{id(self)}",
@@ -98,6 +99,7 @@ class Database:
             yield session
             return
         session = self._writer()
+        session.info["rectify.audit_key"] = self.audit_key
         token = self._current.set((session, True))
         try:
             yield session

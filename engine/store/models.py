@@ -326,6 +326,8 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     last_hash: Mapped[str] = mapped_column(String(64))
     count: Mapped[int] = mapped_column(Integer)
+    keyed_from: Mapped[Optional[int]] = mapped_column(Integer)  # first row chained with the key
+    head_mac: Mapped[Optional[str]] = mapped_column(String(64))  # the key's MAC over count, last hash, keyed_from
 
 
 class Document(Base):

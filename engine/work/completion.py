@@ -115,10 +115,11 @@ def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: 
             task.data[output_item.bpmn_id] = dict(data)
         task.run()
         now = engine.clock.now()
-        session.add(TaskRecord(
-            task_id=task_id, instance_id=instance.id, item_id=item.id, bpmn_id=row.bpmn_id, name=row.name,
-            kind="signoff" if row.signoff else "user", completed_by=user.id, completed_at=now, data=data,
-        ))
+        done = {"task_id": task_id, "instance_id": instance.id, "item_id": item.id, "bpmn_id": row.bpmn_id,
+                "name": row.name, "kind": "signoff" if row.signoff else "user", "outcome": "completed",
+                "completed_by": user.id, "completed_at": now, "data": data}
+        session.add(TaskRecord(**done))
+        audit.seal(session, "task_records", task_id, audit.task_record_digest(done))
         for s in stored:
             session.add(EvidenceFile(sha256=s.sha256, name=s.name, size=s.size, item_id=item.id, task_id=task_id,
                                      uploaded_by=user.id, uploaded_at=now))

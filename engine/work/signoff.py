@@ -11,6 +11,7 @@ from engine.canonical import GENESIS, digest_of
 from engine.clock import CLOCK
 from engine.errors import Forbidden
 from engine.process.assignment import reviewed_records
+from engine.store import audit
 from engine.store.models import InboxTask, Item, Signature, User
 
 DECISION_TEXT = {"approve": "通过", "reject": "退回"}
@@ -73,6 +74,7 @@ def sign(session: Session, item: Item, task: InboxTask, signer: User, decision: 
     )
     record.digest = signature_digest(record)
     session.add(record)
+    audit.seal(session, "signatures", record.task_id, record.digest)
     return record
 
 

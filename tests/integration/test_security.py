@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from helpers import new_item
@@ -206,3 +207,150 @@ def test_verifying_a_crafted_pdf_costs_a_bounded_child_not_the_worker(engine):
         tracemalloc.stop()
     assert not report["ok"] and peak < 50
     assert any(not c["ok"] and c["name"] == "数字签名" for c in report["checks"])
+
+
+# --- Tampering by someone who can write the database (triggers dropped) but lacks the audit key ---
+
+def tamper(engine, table: str, statements: list[tuple[str, dict]]) -> None:
+    """Run `statements` on `table` past its append-only triggers, as a tamperer with the database would."""
+    from sqlalchemy import text
+
+    with engine.db.engine.begin() as conn:
+        if engine.db.is_sqlite:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
+        else:
+            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+        for statement, params in statements:
+            conn.execute(text(statement), params)
+        if not engine.db.is_sqlite:  # the schema is shared by the run's later tests
+            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+
+def _closed(engine, item) -> int:
+    from helpers import close_immediate_item
+
+    close_immediate_item(engine, item, returns=["补充银行回单"])
+    return item
+
+
+def _problems(engine, checkpoints=()) -> list[str]:
+    from engine.integrity import verify_history
+
+    report = verify_history(engine, list(checkpoints))
+    assert report.ok == (not report.problems)
+    return report.problems
+
+
+def test_an_untouched_history_verifies(engine, item):
+    _closed(engine, item)
+    assert _problems(engine) == []
+
+
+def test_an_edited_opinion_is_caught_even_with_its_digests_recomputed(engine, item):
+
+    from engine.store.models import Signature
+    from engine.work.signoff import signature_digest
+
+    _closed(engine, item)
+    tamper(engine, "signatures", [("UPDATE signatures SET opinion = '同意' WHERE seq = 1", {})])
+    assert any("签字链" in p for p in _problems(engine))
+    # The tamperer recomputes every digest of the chain with the published rule…
+    with engine.db.reading() as session:
+        rows = session.execute(select(Signature).order_by(Signature.seq)).scalars().all()
+        prev, fixes = "0" * 64, []
+        for row in rows:
+            row.prev_digest = prev
+            row.digest = signature_digest(row)
+            fixes.append((row.id, row.prev_digest, row.digest))
+            prev = row.digest
+        session.expunge_all()
+    tamper(engine, "signatures", [("UPDATE signatures SET prev_digest = :p, digest = :d WHERE id = :i",
+                                   {"p": prev_digest, "d": digest, "i": row_id}) for row_id, prev_digest, digest in fixes])
+    problems = _problems(engine)
+    assert problems and "签字记录" in problems[0] and "与封存时不同" in problems[0]  # …but not the seals
+
+
+def test_a_rewritten_completed_by_is_caught(engine, item):
+    from helpers import without_triggers
+
+    _closed(engine, item)
+    without_triggers(engine, "task_records",
+                     "UPDATE task_records SET completed_by = (SELECT id FROM users WHERE name = '王强') "
+                     "WHERE bpmn_id = 'fix_task'")
+    problems = _problems(engine)
+    assert problems and "办理记录" in problems[0] and "已被改动" in problems[0]
+
+
+def test_deleting_the_last_audit_rows_is_caught(engine, item):
+    from helpers import without_triggers
+
+    _closed(engine, item)
+    without_triggers(engine, "audit_log", "DELETE FROM audit_log WHERE id > (SELECT MAX(id) - 5 FROM audit_log)")
+    # …and the head set back to match the new last row, as a careful tamperer would
+    with engine.db.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_head SET count = (SELECT MAX(id) FROM audit_log), "
+                             "last_hash = (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1)")
+    problems = _problems(engine)
+    assert problems and "审计日志" in problems[0]
+
+
+def test_a_middle_row_changed_and_the_rest_rehashed_is_caught(engine, item):
+
+    from engine.canonical import digest_of
+    from engine.store.models import AuditEntry
+
+    _closed(engine, item)
+    with engine.db.reading() as session:
+        entries = session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars().all()
+        middle = entries[len(entries) // 2].id
+        prev, updates = "0" * 64, []
+        for entry in entries:
+            actor = "某人" if entry.id == middle else entry.actor
+            new = digest_of({"prev": prev, "id": entry.id, "at": entry.at, "actor": actor, "action": entry.action,
+                             "object_type": entry.object_type, "object_id": entry.object_id, "details": entry.details})
+            updates.append((entry.id, actor, prev, new))
+            prev = new
+        session.expunge_all()
+    # (hashes are unique: clear them first, then write the new chain)
+    tamper(engine, "audit_log", [("UPDATE audit_log SET hash = 'x' || CAST(id AS VARCHAR(20))", {})] + [
+        ("UPDATE audit_log SET actor = :a, prev_hash = :p, hash = :h WHERE id = :i",
+         {"a": actor, "p": prev_hash, "h": new, "i": entry_id}) for entry_id, actor, prev_hash, new in updates])
+    with engine.db.engine.begin() as conn:
+        conn.exec_driver_sql(f"UPDATE audit_head SET last_hash = '{prev}'")
+    problems = _problems(engine)
+    assert problems and "审计日志" in problems[0] and "篡改" in problems[0]
+
+
+def test_a_rollback_to_an_earlier_consistent_state_is_caught_by_a_kept_checkpoint(engine, item, tmp_path):
+    import shutil
+
+    from engine.closure import signing
+    from engine.integrity import checkpoint
+
+    if not engine.db.is_sqlite:
+        return  # a file copy is the rollback here; on PostgreSQL it would be a dump and restore
+    signing.init_dev_certificate(engine, "市政工程管理处")
+    path = Path(engine.settings.database_url.split("///", 1)[1])
+    engine.db.dispose()
+    shutil.copy(path, tmp_path / "earlier.db")  # a copy taken now…
+    _closed(engine, item)
+    kept = checkpoint(engine)  # …the auditor keeps a checkpoint after the closing…
+    assert _problems(engine, [kept]) == []
+    engine.db.dispose()
+    shutil.copy(tmp_path / "earlier.db", path)  # …and the database is put back to the copy
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    assert _problems(engine) == []  # consistent in itself…
+    problems = _problems(engine, [kept])
+    assert problems and "检查点" in problems[0] and "回退" in problems[0]  # …but not with what was kept
+
+
+def test_a_forged_checkpoint_is_refused(engine, item):
+    from engine.closure import signing
+    from engine.integrity import checkpoint
+
+    signing.init_dev_certificate(engine, "市政工程管理处")
+    kept = checkpoint(engine)
+    kept["rows"] = kept["rows"] + 1
+    [problem] = _problems(engine, [kept])
+    assert "签名不符" in problem
