@@ -7,8 +7,9 @@ from datetime import date
 from engine.clock import CLOCK, Clock
 from engine.closure.records import RecordOnClose
 from engine.config import Settings
-from engine.events import ItemClosed
+from engine.events import ImportQueued, ItemClosed
 from engine.ledger.lights import LightRules
+from engine.ledger.xlsx.jobs import RunImport
 from engine.outbox import Outbox
 from engine.people import sessions as _sessions  # noqa: F401  (its table belongs to the schema)
 from engine.process.bpmn import ProcessRuntime
@@ -36,7 +37,8 @@ class Engine:
         # Functions BPMN scripts may call; deploying BPMN is a trusted act (scripts run unsandboxed).
         self.processes = ProcessRuntime({"escalation_time": self.escalation_time})
         # Domain events go to the outbox with the change that raised them; handlers run after commit.
-        self.outbox = Outbox(self, {ItemClosed.name: RecordOnClose()}, settings.outbox_dispatch)
+        self.outbox = Outbox(self, {ItemClosed.name: RecordOnClose(), ImportQueued.name: RunImport()},
+                             settings.outbox_dispatch)
         self.db.before_commit.append(self.outbox.write_recorded)
         self.db.before_commit.append(audit.seal_pending)  # last: it may append an audit entry
         self.db.after_commit.append(self.outbox.committed)

@@ -19,7 +19,7 @@ RECORDED = "rectify.events"  # key of the events recorded on a session, in sessi
 
 @dataclass(frozen=True)
 class DomainEvent:
-    """Base: every event concerns one item; its fields are plain JSON values."""
+    """Base: an event concerns one item (0 when it concerns none); its fields are plain JSON values."""
 
     item_id: int
     name: ClassVar[str] = ""
@@ -83,8 +83,17 @@ class EscalationRaised(DomainEvent):
     step: str
 
 
+@dataclass(frozen=True)
+class ImportQueued(DomainEvent):
+    """整改办 confirmed a ledger import; it runs after commit (engine/ledger/xlsx/jobs.py). Not about
+    one item: `item_id` is 0."""
+
+    job_id: int
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
-    cls.name: cls for cls in (TaskAssigned, TaskReturned, ItemClosed, ItemReopened, DeadlineChanged, EscalationRaised)
+    cls.name: cls for cls in (TaskAssigned, TaskReturned, ItemClosed, ItemReopened, DeadlineChanged, EscalationRaised,
+                              ImportQueued)
 }
 
 

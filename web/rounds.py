@@ -18,9 +18,10 @@ from engine.access.rounds import (
     dashboard_for,
     edit_aspects_for,
     export_for,
-    import_apply_for,
+    import_job_for,
     import_preview_again_for,
     import_preview_for,
+    queue_import_for,
     report_for,
     report_pdf_for,
     round_for,
@@ -154,24 +155,38 @@ def preview(round_id):
 @bp.post("/rounds/<int:round_id>/import/confirm")
 @login_required
 def confirm(round_id):
+    sha, file_name = request.form.get("sha256", ""), request.form.get("file_name", "")
     try:
-        result = import_apply_for(engine(), current_user.id, round_id, request.form.get("sha256", ""),
-                                  allow_role_changes=request.form.get("allow_role_changes") == "1")
+        job = queue_import_for(engine(), current_user.id, round_id, sha, file_name,
+                               allow_role_changes=request.form.get("allow_role_changes") == "1")
     except RoleChangesUnconfirmed:  # shown again, with the grants to confirm
-        plan = import_preview_again_for(engine(), current_user.id, round_id, request.form.get("sha256", ""))
-        return render_template("rounds/preview.html", plan=plan, file_name=request.form.get("file_name", ""),
+        plan = import_preview_again_for(engine(), current_user.id, round_id, sha)
+        return render_template("rounds/preview.html", plan=plan, file_name=file_name,
                                role_error="请勾选确认授予角色，或取消导入"), 400
     except LedgerRefused as exc:  # the database changed since the preview: show what is wrong now
         plan = {"ok": False, "round": round_for(engine(), current_user.id, round_id),
                 "problems": [p.as_dict() for p in exc.problems]}
-        return render_template("rounds/preview.html", plan=plan, file_name=request.form.get("file_name", "")), 400
-    text = f"台账已导入：新建问题 {len(result['created'])} 个"
-    if result["new_units"]:
-        text += f"，新建单位 {len(result['new_units'])} 个"
-    if result["new_people"]:
-        text += f"，新建人员 {len(result['new_people'])} 人（需管理员设置密码后方可登录）"
-    flash(text + "。各问题的整改流程已启动。", "success")
-    return redirect(url_for("rounds.show", round_id=round_id))
+        return render_template("rounds/preview.html", plan=plan, file_name=file_name), 400
+    return redirect(url_for("rounds.import_job", round_id=round_id, job_id=job["id"]))
+
+
+@bp.get("/rounds/<int:round_id>/imports/<int:job_id>")
+@login_required
+def import_job(round_id, job_id):
+    job = import_job_for(engine(), current_user.id, job_id)
+    if job["round_id"] != round_id:
+        return render_template("error.html", message="导入任务不存在", status=404), 404
+    if job["status"] == "已完成":
+        result = job["result"] or {}
+        text = f"台账已导入：新建问题 {result.get('created', 0)} 个"
+        if result.get("new_units"):
+            text += f"，新建单位 {len(result['new_units'])} 个"
+        if result.get("new_people"):
+            text += f"，新建人员 {len(result['new_people'])} 人（需管理员设置密码后方可登录）"
+        flash(text + "。各问题的整改流程已启动。", "success")
+        return redirect(url_for("rounds.show", round_id=round_id))
+    return render_template("rounds/import_job.html", job=job, round=round_for(engine(), current_user.id, round_id)), \
+        400 if job["status"] == "未导入" else 200
 
 
 @bp.get("/rounds/<int:round_id>/export.xlsx")

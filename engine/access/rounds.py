@@ -20,7 +20,8 @@ from engine.errors import InvalidInput, NotFound
 from engine.ledger.aspects import AspectEdit, edit_aspects, list_aspects
 from engine.ledger.rounds import _round_value, add_round, find_round, round_view, update_round
 from engine.ledger.xlsx.export import export_ledger
-from engine.ledger.xlsx.importing import apply_import, preview_import
+from engine.ledger.xlsx.importing import LedgerRefused, RoleChangesUnconfirmed, preview_import
+from engine.ledger.xlsx.jobs import get_job, queue_import
 from engine.reports.dashboard import dashboard
 from engine.reports.progress import progress_report, render_progress_html, render_progress_pdf
 from engine.store.models import ADMIN, DISCIPLINE, HEAD, LEADER, OFFICE, STATUS_CLOSED, Aspect, Item, Round, User
@@ -157,13 +158,26 @@ def _kept_upload(engine: Engine, sha256: str) -> bytes:
         raise NotFound("待导入的台账已不存在，请重新上传") from None
 
 
-def import_apply_for(engine: Engine, user_id: int, round_id: int, sha256: str, allow_role_changes: bool = False) -> dict:
-    """Import the previewed ledger (all or nothing; LedgerRefused names every problem). Roles the
-    file would give existing people are granted only with `allow_role_changes` (a separate tick)."""
+def queue_import_for(engine: Engine, user_id: int, round_id: int, sha256: str, file_name: str = "",
+                     allow_role_changes: bool = False) -> dict:
+    """Queue the previewed ledger's import (run in the background, all or nothing). Roles the file
+    would give existing people must be confirmed now: the preview is shown again if they are not."""
     with engine.db.transaction() as session:
         actor = require_role(session, user_id, *MANAGERS).name
-        return apply_import(engine, round_id, _kept_upload(engine, sha256), actor,
-                            allow_role_changes=allow_role_changes)
+        data = _kept_upload(engine, sha256)
+        plan = preview_import(engine, round_id, data)
+        if plan.problems:
+            raise LedgerRefused(plan.problems)
+        if plan.role_grants and not allow_role_changes:
+            raise RoleChangesUnconfirmed(plan.role_grants)
+        return queue_import(engine, round_id, sha256, actor, file_name, allow_role_changes)
+
+
+def import_job_for(engine: Engine, user_id: int, job_id: int) -> dict:
+    """An import job's state and progress, for 整改办 and 管理员."""
+    with engine.db.reading() as session:
+        require_role(session, user_id, *MANAGERS)
+        return get_job(engine, job_id)
 
 
 def import_preview_again_for(engine: Engine, user_id: int, round_id: int, sha256: str) -> dict:

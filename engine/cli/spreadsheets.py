@@ -63,7 +63,14 @@ def ledger_import(ctx, file, round_name, dry_run, allow_role_changes, as_json):
         emit(plan.as_dict() | {"id": plan.round["id"], "dry_run": True}, as_json, lambda p: _plan_text(p, False))
         return
     try:
-        if as_json or not sys.stderr.isatty():
+        if as_json:  # progress as JSON lines on stderr; stdout keeps the one result document
+            def report(done, total):
+                if done == total or done % 50 == 0:
+                    click.echo(json.dumps({"progress": {"done": done, "total": total}}), err=True)
+
+            result = apply_import(engine, round_name, data, actor="cli", allow_role_changes=allow_role_changes,
+                                  progress=report)
+        elif not sys.stderr.isatty():
             result = apply_import(engine, round_name, data, actor="cli", allow_role_changes=allow_role_changes)
         else:  # a progress bar on the terminal only, never in output meant for scripts
             with click.progressbar(length=len(plan.items), label="导入", file=sys.stderr) as bar:

@@ -62,7 +62,7 @@ class OutboxEvent(Base):
 
 def write(session: Session, events: Iterable[DomainEvent], needs_handling, now: datetime) -> list[int]:
     """Insert the events in one statement; returns the ids of those a handler must still handle."""
-    rows = [{"name": e.name, "item_id": e.item_id, "payload": e.payload(), "recorded_at": now,
+    rows = [{"name": e.name, "item_id": e.item_id or None, "payload": e.payload(), "recorded_at": now,
              "handled_at": None if needs_handling(e.name) else now, "available_at": now, "attempts": 0}
             for e in events]
     if not rows:

@@ -109,7 +109,8 @@ def preview_import(engine: Engine, round_ref: str | int, data: bytes) -> ImportP
 
 
 def apply_import(engine: Engine, round_ref: str | int, data: bytes, actor: str | None = None,
-                 progress: Progress | None = None, allow_role_changes: bool = False) -> dict:
+                 progress: Progress | None = None, allow_role_changes: bool = False,
+                 on_success: Callable[[Session, dict], None] | None = None) -> dict:
     """Import the whole file or nothing: LedgerRefused (with every problem) if anything is wrong,
     RoleChangesUnconfirmed if it would give existing people roles and `allow_role_changes` is not
     set. `progress(done, total)` is called as items are created."""
@@ -131,4 +132,7 @@ def apply_import(engine: Engine, round_ref: str | int, data: bytes, actor: str |
         audit.append(session, "ledger.import", "round", round_.id, actor, file_sha256=hashlib.sha256(data).hexdigest(),
                      items=len(created), new_units=plan.new_units, new_people=[p["name"] for p in plan.new_people],
                      role_grants=[{k: g[k] for k in ("name", "unit", "role")} for g in plan.role_grants])
-        return plan.as_dict() | {"created": created}
+        result = plan.as_dict() | {"created": created}
+        if on_success:  # in the same transaction (a background job marks itself done with it)
+            on_success(session, result)
+        return result
