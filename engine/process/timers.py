@@ -1,6 +1,8 @@
 """`tick(now)`: fire due timers, then recompute the lights. Idempotent: a timer fires once (it is
-gone after its instance is saved), and a second worker racing on the same instance gets a conflict
-and leaves it to the first."""
+gone after its instance is saved). Several workers may tick at once: on PostgreSQL each instance is
+claimed with FOR UPDATE SKIP LOCKED, so a worker passes over an instance another one (or a person
+completing a task) holds, and the next tick fires what was passed over; on SQLite writers take
+turns."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ class TickReport:
     timers_fired: int = 0
     instances_advanced: int = 0
     conflicts: int = 0
+    skipped: int = 0  # held by another worker at that moment
     lights_changed: dict = field(default_factory=dict)
     new_tasks: list = field(default_factory=list)
     outbox: dict = field(default_factory=dict)
@@ -51,11 +54,17 @@ def tick(engine: Engine, now: datetime | None = None) -> TickReport:
 
 def _fire(engine: Engine, instance_id: int, moment: datetime, report: TickReport) -> None:
     with engine.db.transaction() as session:
-        instance = session.get(ProcessInstance, instance_id, with_for_update={"of": ProcessInstance}, populate_existing=True)
+        instance = session.execute(
+            select(ProcessInstance).where(ProcessInstance.id == instance_id)
+            .with_for_update(of=ProcessInstance, skip_locked=True).execution_options(populate_existing=True)
+        ).unique().scalar_one_or_none()
+        if instance is None:
+            report.skipped += 1  # another worker holds it (PostgreSQL); the next tick sees what is left
+            return
         due = session.execute(
             select(Timer).where(Timer.instance_id == instance_id, Timer.due_at <= moment)
         ).scalars().all()
-        if instance is None or not due:
+        if not due:
             return  # fired meanwhile by someone else
         item = session.get(Item, instance.item_id)
         before = set(session.execute(select(InboxTask.id).where(InboxTask.instance_id == instance_id)).scalars())

@@ -354,3 +354,97 @@ def test_a_forged_checkpoint_is_refused(engine, item):
     kept["rows"] = kept["rows"] + 1
     [problem] = _problems(engine, [kept])
     assert "签名不符" in problem
+
+
+# --- Real processes at once ---
+
+def _env(engine) -> dict:
+    import os
+
+    root = Path(__file__).resolve().parents[2]
+    return {**os.environ, "RECTIFY_DATABASE_URL": engine.settings.database_url,
+            "RECTIFY_INSTANCE_PATH": str(engine.settings.instance_path), "PYTHONPATH": str(root)}
+
+
+COMPLETER = """
+import sys, time
+from engine import Engine, Settings
+from engine.errors import Conflict
+from engine.people.directory import user_id_of
+from engine.work.completion import complete_task
+from engine.work.evidence import Upload
+engine = Engine(Settings.from_env())
+officer = user_id_of(engine, "张伟")
+evidence = (Upload("回单.pdf", b"%PDF-1.4 evidence"),)
+import os, pathlib
+gate = pathlib.Path(sys.argv[2])
+(gate / str(os.getpid())).touch()
+while len(list(gate.iterdir())) < int(sys.argv[3]):
+    time.sleep(0.01)  # everyone loaded and connected: start together
+try:
+    complete_task(engine, sys.argv[1], {"measures": "m", "result": "r", "completed_on": "2026-11-20"}, officer,
+                  None, evidence)
+    print("won")
+except Conflict:
+    print("conflict")
+"""
+
+
+def test_twenty_processes_completing_one_task_one_wins(engine, item, tmp_path):
+    import subprocess
+    import sys
+
+    from helpers import task_id
+
+    root, gate = Path(__file__).resolve().parents[2], tmp_path / "gate"
+    gate.mkdir()
+    task = task_id(engine, item, "fix_task")
+    workers = [subprocess.Popen([sys.executable, "-c", COMPLETER, task, str(gate), "20"], env=_env(engine), cwd=root,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(20)]
+    outcomes = [w.communicate(timeout=180) for w in workers]
+    answers = sorted(out.strip() for out, _ in outcomes)
+    assert answers == ["conflict"] * 19 + ["won"], [err[-300:] for _, err in outcomes if err]
+    with engine.db.reading() as session:
+        from engine.store.models import TaskRecord
+
+        assert session.execute(select(func.count(TaskRecord.id)).where(TaskRecord.task_id == task)).scalar_one() == 1
+
+
+TICKER = """
+import sys, time
+from datetime import datetime
+from engine import Engine, Settings
+from engine.process.timers import tick
+engine = Engine(Settings.from_env())
+import os, pathlib
+gate = pathlib.Path(sys.argv[2])
+(gate / str(os.getpid())).touch()
+while len(list(gate.iterdir())) < 3:
+    time.sleep(0.01)
+report = tick(engine, datetime.fromisoformat(sys.argv[1]))
+print(report.timers_fired, report.skipped, report.conflicts)
+"""
+
+
+def test_three_tick_workers_fire_every_escalation_exactly_once(engine, item, tmp_path):
+    import subprocess
+    import sys
+
+    from engine.store.models import InboxTask
+
+    for n in range(2, 501):  # 500 items, each with an escalation timer due (the fixture's is the first)
+        new_item(engine, IMMEDIATE, number=str(n))
+    moment = datetime.combine(engine.clock.now().date() + timedelta(days=120), time(9), ZoneInfo(engine.settings.timezone))
+    root, gate = Path(__file__).resolve().parents[2], tmp_path / "gate"
+    gate.mkdir()
+    workers = [subprocess.Popen([sys.executable, "-c", TICKER, moment.isoformat(), str(gate)], env=_env(engine),
+                                cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outcomes = [w.communicate(timeout=600) for w in workers]
+    assert all(w.returncode == 0 for w in workers), [err[-500:] for _, err in outcomes]
+    with engine.db.reading() as session:
+        accountability = session.execute(select(func.count(InboxTask.id)).where(
+            InboxTask.bpmn_id == "accountability_task")).scalar_one()
+        fired = session.execute(select(func.count(AuditEntry.id)).where(AuditEntry.action == "timer.fire")).scalar_one()
+    assert accountability == 500 and fired == 500  # every 问责 task once, every firing once
+    # and nothing is left for a fourth tick
+    assert tick(engine, moment).timers_fired == 0
