@@ -127,3 +127,42 @@ def doctor(ctx, as_json):
         + "".join(f"\n  [{f['check']}] {f['subject']}：{f['problem']}" for f in r["findings"]))
     if not report.ok:
         raise SystemExit(1)
+
+
+def _keys_path(out: Path, keys: Path | None) -> Path:
+    return keys or out.with_name(out.name.removesuffix(".tar.gz") + ".keys.tar.gz")
+
+
+@main.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--keys", "keys", type=click.Path(dir_okay=False, path_type=Path),
+              help="密钥归档的路径（默认 OUT 旁的 *.keys.tar.gz）；请与数据分开保存")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def backup(ctx, out, keys, as_json):
+    """备份：数据归档 OUT（全部数据表与佐证材料、销号单文件）与密钥归档（审计密钥、签名证书与私钥、网页密钥）分开写出。"""
+    from engine.store.backup import backup as make_backup
+
+    keys_path = _keys_path(out, keys)
+    result = make_backup(ctx.engine(), out, keys_path)
+    emit(result | {"id": str(out), "keys_path": str(keys_path)}, as_json, lambda r: (
+        f"数据已备份到 {out}：{sum(r['rows'].values())} 行、{r['files']} 个文件\n"
+        f"密钥已备份到 {keys_path}（{'、'.join(r['keys']) or '无'}）：请与数据分开保管，只有两者齐全才能恢复可校验的系统"))
+
+
+@main.command()
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--keys", "keys", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="密钥归档（rectify backup 写出的 *.keys.tar.gz）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def restore(ctx, archive, keys, as_json):
+    """恢复：把备份恢复到新建的空数据库和实例目录（RECTIFY_DATABASE_URL、RECTIFY_INSTANCE_PATH）。"""
+    from engine.store.backup import restore as do_restore
+
+    result = do_restore(ctx.engine(require_schema=False), archive, keys)
+    emit(result | {"id": str(archive)}, as_json, lambda r: (
+        f"已恢复 {sum(r['rows'].values())} 行、{r['files']} 个文件（备份于 {r['made_at']}，来自 {r['database']}）；"
+        f"密钥：{'、'.join(r['restored_keys']) or '未恢复（审计链与签名将无法校验）'}。请运行 rectify audit verify 核对"))
