@@ -11,7 +11,8 @@ from engine.events import ImportQueued, ItemClosed
 from engine.ledger.lights import LightRules
 from engine.ledger.xlsx.jobs import RunImport
 from engine.outbox import Outbox
-from engine.people import sessions as _sessions  # noqa: F401  (its table belongs to the schema)
+from engine.people import sessions as _sessions  # noqa: F401  (tables of the schema defined beside their logic)
+from engine.people import throttle as _throttle  # noqa: F401
 from engine.process.bpmn import ProcessRuntime
 from engine.store import audit
 from engine.store.db import Database

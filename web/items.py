@@ -7,8 +7,16 @@ from io import BytesIO
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
-from engine.access.items import ItemFilter, diagram_for, evidence_for, item_page_for, items_page_for
+from engine.access.items import (
+    ItemFilter,
+    diagram_for,
+    evidence_for,
+    item_page_for,
+    items_page_for,
+    set_public_accountability_for,
+)
 from engine.access.records import closure_file_for, generate_closure_for, signature_chain_for
+from engine.errors import InvalidInput
 from engine.ledger.lights import LIGHT_TEXT, LIGHTS
 from engine.store.models import CATEGORIES, ITEM_STATUSES
 
@@ -74,3 +82,16 @@ def generate_closure(item_id):
 def signatures(item_id):
     return send_file(BytesIO(signature_chain_for(engine(), item_id, current_user.id)), as_attachment=True,
                      download_name=f"签字链_问题{item_id}.json", mimetype="application/json")
+
+
+@bp.post("/items/<int:item_id>/accountability")
+@login_required
+def public_accountability(item_id):
+    try:
+        set_public_accountability_for(engine(), item_id, current_user.id, request.form.get("text", ""))
+    except InvalidInput as exc:
+        flash(f"{exc.message}：{'；'.join(exc.field_errors.values())}", "danger")
+        return redirect(url_for("items.show", item_id=item_id, _anchor="public-accountability"))
+    flash("已保存：整改进展情况公布" + ("将单独公开所填的问责情况" if request.form.get("text", "").strip() else "不公开问责情况"),
+          "success")
+    return redirect(url_for("items.show", item_id=item_id, _anchor="public-accountability"))

@@ -11,7 +11,14 @@ from sqlalchemy.orm import Session
 from engine.closure.records import closure_pending, item_closure_documents
 from engine.errors import Forbidden, NotFound
 from engine.ledger.detail import item_detail
-from engine.ledger.items import ITEM_LOAD_OPTIONS, get_item, item_summary, may_see, visible_items
+from engine.ledger.items import (
+    ITEM_LOAD_OPTIONS,
+    get_item,
+    item_summary,
+    may_see,
+    set_public_accountability,
+    visible_items,
+)
 from engine.store.models import (
     ADMIN,
     OFFICE,
@@ -31,7 +38,8 @@ if TYPE_CHECKING:
     from engine.core import Engine
 
 NOT_YOURS = "该事项属于其他单位，您无权查看"
-# Who may make a new closure record of a closed item they may see.
+# Who may make a new closure record of a closed item they may see, and choose what of its
+# accountability is published.
 REGENERATORS = (OFFICE, ADMIN)
 
 
@@ -74,6 +82,7 @@ def item_page_for(engine: Engine, item_id: int, user_id: int) -> dict:
             "closure_documents": documents,
             "closure_pending": item.status == STATUS_CLOSED and not documents and closure_pending(session, item_id),
             "may_generate_closure": bool(user.roles & set(REGENERATORS)) and item.status == STATUS_CLOSED,
+            "may_set_accountability": bool(user.roles & set(REGENERATORS)),
         }
 
 
@@ -156,3 +165,11 @@ def inbox_page_for(engine: Engine, user_id: int, filters: InboxFilter) -> dict:
     """我的待办: one page of the user's open tasks, with the choices for the filters — one session."""
     with engine.db.reading():
         return {"result": inbox(engine, user_id, filters), "choices": filter_choices(engine, user_id)}
+
+
+def set_public_accountability_for(engine: Engine, item_id: int, user_id: int, text: str) -> dict:
+    """整改办 (or 管理员) sets the accountability sentence an item's public report may carry."""
+    with engine.db.transaction() as session:
+        user = require_role(session, user_id, *REGENERATORS)
+        check_item(user, get_item(session, item_id))
+        return set_public_accountability(engine, item_id, text, user.name)

@@ -112,3 +112,19 @@ def _item_text(d) -> str:
     lines += [f"    {s['seq']}. {local_time(s['signed_at'])} {s['step']} {s['signer']}（{s['role']}）{s['decision_text']}"
               f"{'：' + s['opinion'] if s['opinion'] else ''}  {s['digest'][:16]}…" for s in d["signatures"]]
     return "\n".join(lines)
+
+
+@items.command("publish-accountability")
+@click.argument("item_id", type=int)
+@click.option("--text", required=True, help="对外公布的问责情况（一句话）；给空字符串则不公布（默认不公布）")
+@click.option("--as", "as_user", default="cli", help="操作人")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def items_publish_accountability(ctx, item_id, text, as_user, as_json):
+    """整改办决定在整改进展情况公布中公开该问题的问责情况（单独一句，由整改办撰写）；问责处理环节本身的记录从不公开。"""
+    from engine.ledger.items import set_public_accountability
+
+    result = set_public_accountability(ctx.engine(), item_id, text, as_user)
+    emit(result, as_json, lambda r: f"问题 {r['id']}：" + (f"将公开问责情况：{r['public_accountability']}"
+                                                         if r["public_accountability"] else "不公开问责情况"))

@@ -103,6 +103,7 @@ def item_summary(item: Item) -> dict:
         "person": item.person.name, "leader": item.leader.name, "deadline": item.deadline.isoformat(),
         "status": item.status, "light": item.light, "light_text": LIGHT_TEXT.get(item.light, item.light),
         "needs_third_party": item.needs_third_party, "publish": item.publish,
+        "public_accountability": item.public_accountability or "",
         "closed_at": item.closed_at.isoformat() if item.closed_at else None,
     }
 
@@ -137,3 +138,18 @@ def get_item(session: Session, item_id: int) -> Item:
     return item
 
 
+MAX_PUBLIC_ACCOUNTABILITY = 500
+
+
+def set_public_accountability(engine: Engine, item_id: int, text: str, actor: str | None = None) -> dict:
+    """整改办's choice to publish a sentence about accountability taken on this item (empty: publish
+    nothing, the default). Accountability steps' own records are never published (docs/domain.md)."""
+    text = (text or "").replace("\r\n", "\n").strip()
+    if len(text) > MAX_PUBLIC_ACCOUNTABILITY:
+        raise InvalidInput("公开的问责情况过长", {"text": f"最多 {MAX_PUBLIC_ACCOUNTABILITY} 字（现为 {len(text)} 字）"})
+    with engine.db.transaction() as session:
+        item = get_item(session, item_id)
+        if item.public_accountability != text:
+            item.public_accountability = text
+            audit.append(session, "item.public_accountability", "item", item.id, actor, text=text)
+        return item_summary(item) | {"public_accountability": text}

@@ -47,15 +47,17 @@ def last_signers(session: Session, round_id: int | None) -> dict[int, str]:
 
 
 def work_records(session: Session, round_id: int | None) -> dict[int, list[dict]]:
-    """Item id -> the data of its completed (non sign-off) user steps, in the order they were done."""
+    """Item id -> its completed (non sign-off) user steps in the order they were done, each as
+    {"data", "bpmn_id", "version_id"} (the step's process version, to tell which lane it was in)."""
     rows = session.execute(_in_round(
-        select(TaskRecord.item_id, TaskRecord.data).where(
-            TaskRecord.kind == "user", TaskRecord.outcome == "completed", TaskRecord.data.is_not(None))
+        select(TaskRecord.item_id, TaskRecord.data, TaskRecord.bpmn_id, ProcessInstance.version_id)
+        .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
+        .where(TaskRecord.kind == "user", TaskRecord.outcome == "completed", TaskRecord.data.is_not(None))
         .order_by(TaskRecord.id), TaskRecord.item_id, round_id))
     records: dict[int, list[dict]] = defaultdict(list)
-    for item_id, data in rows:
+    for item_id, data, bpmn_id, version_id in rows:
         if isinstance(data, dict):
-            records[item_id].append(data)
+            records[item_id].append({"data": data, "bpmn_id": bpmn_id, "version_id": version_id})
     return records
 
 

@@ -16,11 +16,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Index, String, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.errors import Forbidden
-from engine.store.models import LoginFailure
+from engine.store.models import Base
+
+
+class LoginFailure(Base):
+    """Wrong passwords, counted across all web workers."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name_at", "username", "at"),
+                      Index("ix_login_failures_source_at", "remote_addr", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100))
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(10), default="login", server_default="login")
+
 
 LOGIN, CONFIRM = "login", "confirm"
 WINDOW = timedelta(minutes=15)

@@ -3,9 +3,15 @@ standalone page, also served as the web page) and as PDF.
 
 Shape: title; opening paragraph (who inspected whom, when, when feedback was given); 一、整改主要做法
 (the round's text); 二、问题整改进展情况 with a count, then by aspect `（一）…` in ledger order, each
-published problem as `1.关于“问题”问题的整改情况。` (numbered within its aspect, as such reports do)
-followed by what was done and its status; 三、下一步工作打算 (the round's text); the contact line;
+published problem as `1.关于“问题”问题的整改情况。` followed by what was done and its status; 三、下一步工作打算 (the round's text); the contact line;
 the issuing body and date. A text section the office left empty is left out and the others renumbered.
+
+Accountability is never the public text of a problem: steps in the 纪检监察 lane (问责处理 in the
+shipped processes) are left out of what was done. 整改办 may publish a sentence of its own about
+accountability taken, per item (`Item.public_accountability`), shown after what was done.
+
+Problems are numbered straight through the report (1, 2, … in ledger order), under the aspect
+headings `（一）…`, as published reports number them.
 
 What was done is taken from the officers' recorded steps, by field: the latest long-term mechanism
 (`mechanism`), the rules enacted (`title` + `doc_number`), then the latest results (`measures` +
@@ -30,7 +36,10 @@ from engine.clock import CLOCK
 from engine.ledger.items import ITEM_LOAD_OPTIONS
 from engine.ledger.round_facts import running_items, under_observation, work_records
 from engine.ledger.rounds import find_round, round_view
-from engine.store.models import STATUS_CLOSED, Item, Round
+from engine.process.bpmn import step_id
+from engine.process.deploy import all_task_specs
+from engine.process.instances import version_spec
+from engine.store.models import DISCIPLINE, STATUS_CLOSED, Item, Round
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -131,6 +140,18 @@ def _opening(round_: Round) -> str:
             f"{group}向{body}反馈了巡察意见。按照巡察整改工作有关要求，现将巡察整改进展情况予以公布。")
 
 
+def _public_steps(engine: Engine, session, records: dict[int, list[dict]]) -> dict[int, list[dict]]:
+    """Each item's recorded step data without the steps of the 纪检监察 lane (accountability)."""
+    versions = {r["version_id"] for steps in records.values() for r in steps}
+    internal = set()
+    for version_id in versions:
+        spec = version_spec(engine, session, version_id)
+        internal |= {(version_id, step_id(t)) for t in all_task_specs(spec.spec, spec.subprocess_specs)
+                     if (getattr(t, "lane", None) or "") == DISCIPLINE}
+    return {item_id: [r["data"] for r in steps if (r["version_id"], r["bpmn_id"]) not in internal]
+            for item_id, steps in records.items()}
+
+
 def _aspects(items: list[Item], records, running) -> tuple[list[dict], dict]:
     groups: dict[int | None, dict] = {}
     counts = {"published": 0, COMPLETED: 0, OBSERVING: 0, IN_PROGRESS: 0}
@@ -139,20 +160,23 @@ def _aspects(items: list[Item], records, running) -> tuple[list[dict], dict]:
         if key not in groups:
             title = _ORDINAL_PREFIX.sub("", item.aspect.title) if item.aspect else "其他问题"
             groups[key] = {"title": title, "problems": [], "position": item.aspect.position if item.aspect else 10**9}
-        problems = groups[key]["problems"]
         status = status_text(item.status, under_observation(item, running))
         counts["published"] += 1
         counts[status] += 1
-        problems.append({
+        groups[key]["problems"].append({
             "item_id": item.id, "number": item.number, "title": item.title,
-            "heading": problem_heading(len(problems) + 1, item.title),
             "done": done_text(records.get(item.id, []), item.unit.name, item.deadline),
+            "accountability": sentence(item.public_accountability) if (item.public_accountability or "").strip() else "",
             "status": status, "status_sentence": f"目前，该问题{status}。",
         })
     aspects = sorted(groups.values(), key=lambda g: g["position"])
+    number = 0
     for n, aspect in enumerate(aspects, start=1):
         aspect["heading"] = f"（{chinese_number(n)}）{aspect.pop('title')}"
         aspect.pop("position")
+        for problem in aspect["problems"]:  # straight through the report, under the aspect headings
+            number += 1
+            problem["heading"] = problem_heading(number, problem["title"])
     return aspects, counts
 
 
@@ -170,7 +194,8 @@ def progress_report(engine: Engine, round_ref: str | int) -> dict:
         items = session.execute(
             select(Item).where(Item.round_id == round_.id, Item.publish.is_(True)).order_by(Item.id)
             .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
-        records, running = work_records(session, round_.id), running_items(session, round_.id)
+        records = _public_steps(engine, session, work_records(session, round_.id))
+        running = running_items(session, round_.id)
         aspects, counts = _aspects(items, records, running)
         day = round_.report_date or engine.lights.local_date(CLOCK.now())
         issuer = round_.report_issuer or round_.inspected_body

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Date, DateTime, Integer, func, insert, select, text
 
 from engine.errors import Conflict, InvalidInput
-from engine.store.models import AuditHead, Base, UTCDateTime
 from engine.store.keys import AUDIT_KEY_ENV
+from engine.store.models import AuditHead, Base, UTCDateTime
 from engine.store.schema import current_revision, upgrade
 
 if TYPE_CHECKING:
@@ -38,6 +38,7 @@ KEY_PATHS = ("keys", "signing", "secret_key")  # instance entries that are secre
 def _tables():
     import engine.ledger.xlsx.jobs  # noqa: F401  (tables registered by their modules)
     import engine.people.sessions  # noqa: F401
+    import engine.people.throttle  # noqa: F401
     import engine.store.outbox  # noqa: F401
 
     return Base.metadata.sorted_tables

@@ -163,6 +163,8 @@ class Item(Base):
     standard: Mapped[str] = mapped_column(Text, default="")
     needs_third_party: Mapped[bool] = mapped_column(Boolean, default=False)
     publish: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A sentence 整改办 chose to publish about accountability taken (empty: nothing is published).
+    public_accountability: Mapped[str] = mapped_column(Text, default="", server_default="")
     status: Mapped[str] = mapped_column(String(10), default=STATUS_OPEN)
     light: Mapped[str] = mapped_column(String(10), default="绿")
     closed_at: Mapped[Optional[datetime]]
@@ -345,16 +347,3 @@ class Document(Base):
     cert_fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
     created_by: Mapped[Optional[str]] = mapped_column(String(100))
-
-
-class LoginFailure(Base):
-    """Wrong passwords (engine/people/throttle.py), counted across all web workers."""
-
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_name_at", "username", "at"),
-                      Index("ix_login_failures_source_at", "remote_addr", "at"))
-    id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(100))
-    remote_addr: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(10), default="login", server_default="login")
