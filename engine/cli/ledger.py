@@ -104,7 +104,8 @@ def _item_text(d) -> str:
         f"问题 {d['id']}：{d['title']}",
         f"  轮次 {d['round']} 第 {d['number']} 号  方面：{d['aspect'] or '—'}",
         f"  类别 {d['category']}  责任单位 {d['unit']}  责任人 {d['person']}  分管领导 {d['leader']}",
-        f"  整改时限 {d['deadline']}  状态 {d['status']}  灯色 {d['light']}（{d['light_text']}）",
+        f"  整改时限 {d['deadline']}  状态 {d['status']}"
+        + ("" if d["light"] == d["status"] else f"  灯色 {d['light']}（{d['light_text']}）"),
     ]
     lines.append("  待办：" if d["open_tasks"] else "  待办：无")
     lines += [f"    {t['id']}  {t['step']}  → {t['assignee']}{'  ✍签字' if t['signoff'] else ''}" for t in d["open_tasks"]]

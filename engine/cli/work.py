@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from engine.cli.base import emit, handled, main, parse_now
+from engine.cli.base import emit, handled, local_time, main, parse_now
 from engine.errors import InvalidInput
 from engine.people.directory import user_id_of
 from engine.process.timers import tick as run_tick
@@ -90,7 +90,7 @@ def tick(ctx, now_text, as_json):
     now = parse_now(ctx.engine(), now_text)
     report = run_tick(ctx.engine(), now)
     value = {"id": report.now, **report.__dict__}
-    emit(value, as_json, lambda r: f"时刻 {r['now']}：触发定时器 {r['timers_fired']} 个，新任务 {len(r['new_tasks'])} 个"
+    emit(value, as_json, lambda r: f"时刻 {local_time(r['now'], ctx.engine().settings.timezone)}：触发定时器 {r['timers_fired']} 个，新任务 {len(r['new_tasks'])} 个"
          + "".join(f"\n  新任务：{t['step']}（问题 {t['item_id']}，{t['role']}）" for t in r["new_tasks"])
          + ("\n  灯色变化：" + "、".join(f"{k} {v} 个" for k, v in r["lights_changed"].items()) if r["lights_changed"] else "")
          + (f"\n  事件：处理 {r['outbox']['handled']} 个，失败 {r['outbox']['failed']} 个" if r["outbox"]["handled"] or r["outbox"]["failed"] else ""))
