@@ -39,11 +39,11 @@ run: $(STAMP) $(NODE_STAMP) sysdeps
 	$(BIN)/rectify serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP) $(NODE_STAMP) browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto
 
 # Without the browser tests, for a quick loop while editing.
 test-fast: $(STAMP) $(NODE_STAMP) sysdeps
-	$(BIN)/pytest -q --ignore=tests/e2e
+	$(BIN)/pytest -q -n auto --ignore=tests/e2e
 
 # Benchmarks (not part of `make test`): prints a table, writes bench-results.json. BENCH_ARGS=--quick to try it.
 bench: $(STAMP) $(NODE_STAMP) sysdeps

@@ -1,6 +1,9 @@
 """Helpers to drive items through their paths in tests, the way people would."""
 from __future__ import annotations
 
+import re
+import subprocess
+import tempfile
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -65,14 +68,56 @@ def evidence(name="整改佐证.pdf", content=b"%PDF-1.4 evidence"):
 FIX = {"measures": "已追回违规发放的津贴", "result": "全部追回并上缴", "completed_on": "2026-03-01"}
 
 
-def without_triggers(engine, table, statement):
-    """What a tamperer with database access would do: get past the append-only triggers."""
+def close_immediate_item(engine, item_id: int, officer: str = "张伟", head: str = "李娜", leader: str = "陈刚", *,
+                         returns=(), fix: dict = FIX, files=None, opinions=("同意", "同意")) -> dict:
+    """An 立行立改 item to 已销号 the way its people do it: the officer submits `fix` with evidence (落实整改);
+    for each opinion in `returns` the head 退回s it and the officer submits again; then the head approves
+    (审核) and the leader signs it off (签字销号).
+
+    files: the evidence of each submission in turn, the last one repeated (default: evidence() every time).
+    opinions: the approving opinions of the head and of the leader.
+    Returns the leader's sign-off, having checked that the item is 已销号."""
+    submissions = [tuple(f) for f in files] if files is not None else [evidence()]
+    submissions += [submissions[-1]] * (len(returns) + 1 - len(submissions))
+    head_opinion, leader_opinion = opinions
+    do(engine, item_id, "fix_task", officer, fix, files=submissions[0])
+    for opinion, again in zip(returns, submissions[1:]):
+        sign(engine, item_id, "unit_head_review", head, "reject", opinion)
+        do(engine, item_id, "fix_task", officer, fix, files=again)
+    sign(engine, item_id, "unit_head_review", head, "approve", head_opinion)
+    signed_off = sign(engine, item_id, "leader_signoff", leader, "approve", leader_opinion)
+    assert item_detail(engine, item_id)["status"] == "已销号", signed_off
+    return signed_off
+
+
+def pdf_text(pdf: bytes, squeeze: bool = False, *, page: int | None = None) -> str:
+    """What `pdftotext -enc UTF-8` reads in a PDF (poppler-utils, installed by `make test`); one page if given.
+    squeeze=True drops the page numbers (— 3 —) and all whitespace, so that a sentence wrapped across
+    lines or pages is found whole."""
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as file:
+        file.write(pdf)
+        file.flush()
+        pages = ["-f", str(page), "-l", str(page)] if page else []
+        text = subprocess.run(["pdftotext", *pages, "-enc", "UTF-8", file.name, "-"], check=True, capture_output=True,
+                              text=True).stdout
+    if squeeze:
+        text = re.sub(r"\s+", "", re.sub(r"—\s*\d+\s*—", "", text))
+    return text
+
+
+def without_triggers(engine, table, *statements):
+    """What a tamperer with database access would do: get past the append-only triggers. Each
+    statement is SQL text, or (SQL text, bind parameters)."""
+    from sqlalchemy import text
+
     with engine.db.engine.begin() as conn:
         if engine.db.is_sqlite:
-            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_update")
-            conn.exec_driver_sql(f"DROP TRIGGER {table}_no_delete")
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
         else:
             conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
-        conn.exec_driver_sql(statement)
-        if not engine.db.is_sqlite:
+        for statement in statements:
+            sql, params = statement if isinstance(statement, tuple) else (statement, {})
+            conn.execute(text(sql), params)
+        if not engine.db.is_sqlite:  # the schema is shared by the run's later tests
             conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")

@@ -5,9 +5,9 @@ tests/e2e/screenshots/ (git-ignored)."""
 import re
 
 import pytest
-from helpers import FEEDBACK, do, evidence, people, sign
-from ledger_fixture import PROBLEMS, ledger_rows, ledger_xlsx, workbook_bytes
-from test_walk import NO_OVERFLOW, login
+from browser_session import NO_OVERFLOW, login
+from helpers import FEEDBACK
+from ledger_fixture import PROBLEMS, close_allowances, ledger_rows, ledger_xlsx, workbook_bytes
 
 from engine.ledger.items import list_items
 
@@ -15,15 +15,14 @@ ROUND = "市委第三巡察组对市政工程管理处巡察反馈"
 
 
 @pytest.fixture
-def world(live_server, tmp_path):
-    url, engine = live_server
-    people(engine)
+def ledgers(tmp_path):
+    """The fixture ledger as a file, and a copy with three mistakes: (good, bad)."""
     good, bad = tmp_path / "巡察反馈问题整改台账.xlsx", tmp_path / "有错的台账.xlsx"
     good.write_bytes(ledger_xlsx())
     rows = ledger_rows()
     rows[2]["整改类别"], rows[4]["整改时限"], rows[6]["责任人"] = "马上就改", "下个月底", ""
     bad.write_bytes(workbook_bytes(rows))
-    return url, engine, good, bad
+    return good, bad
 
 
 def shoot(page, screenshots, name, full_page=True):
@@ -58,16 +57,9 @@ def write_report_text(page, url, round_id, screenshots):
     page.wait_for_url(re.compile(rf".*/rounds/{round_id}$"))
 
 
-def close_allowances(engine):
-    item = next(i["id"] for i in list_items(engine, ROUND) if i["title"] == "违规发放津贴补贴")
-    do(engine, item, "fix_task", "张伟", {"measures": "逐项清理津贴补贴发放情况", "result": "违规款项已全部追回",
-                                         "completed_on": "2026-03-01"}, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜")
-    sign(engine, item, "leader_signoff", "陈刚", "approve", "同意销号")
-
-
-def test_office_uploads_a_ledger_confirms_it_and_watches_the_dashboard(world, page, screenshots):
-    url, engine, good, bad = world
+def test_office_uploads_a_ledger_confirms_it_and_watches_the_dashboard(live_cast, ledgers, page, screenshots):
+    url, engine = live_cast
+    good, bad = ledgers
     login(page, url, "周婷")
     page.click("nav >> text=巡察轮次")
     round_id = create_round(page, url)
@@ -123,7 +115,7 @@ def test_office_uploads_a_ledger_confirms_it_and_watches_the_dashboard(world, pa
     assert (page.inner_text("#total"), page.inner_text("#closed"), page.inner_text("#rate")) == ("25", "0", "0.0%")
     assert page.locator("#overdue tbody tr").count() == sum(1 for p in PROBLEMS if p[6] < 0)
 
-    close_allowances(engine)
+    close_allowances(engine, ROUND)
     page.reload()
     assert (page.inner_text("#closed"), page.inner_text("#rate")) == ("1", "4.0%")
     assert page.inner_text("#lights [data-light=已销号]") == "1"
@@ -142,8 +134,9 @@ def test_office_uploads_a_ledger_confirms_it_and_watches_the_dashboard(world, pa
     assert download.value.suggested_filename.endswith("整改进展情况公布.pdf")
 
 
-def test_all_rounds_dashboard_for_a_leader(world, page, screenshots):
-    url, engine, good, _bad = world
+def test_all_rounds_dashboard_for_a_leader(live_cast, ledgers, page, screenshots):
+    url, engine = live_cast
+    good, _bad = ledgers
     from engine.ledger.rounds import add_round
     from engine.ledger.xlsx.importing import apply_import
 

@@ -5,8 +5,8 @@ import json
 import re
 
 import pytest
-from helpers import FIX, do, evidence, sign
-from test_walk import NO_OVERFLOW, login, logout, world  # noqa: F401 — `world` is a fixture
+from browser_session import NO_OVERFLOW, login, logout
+from helpers import close_immediate_item, evidence
 
 from engine.closure.signing import init_dev_certificate
 
@@ -14,16 +14,13 @@ BODY = "市政工程管理处"
 
 
 @pytest.fixture
-def closed(world):
+def closed(live_world):
     """The walk's item, closed after one return, with its signed record."""
-    url, engine, item, folder = world
+    url, engine, item, folder = live_world
     init_dev_certificate(engine, BODY, actor="tests")
-    files = evidence("银行回单.pdf", (folder / "银行回单.pdf").read_bytes())
-    do(engine, item, "fix_task", "张伟", FIX, files=files)
-    sign(engine, item, "unit_head_review", "李娜", "reject", "回单不清晰，请补充盖章版本")
-    do(engine, item, "fix_task", "张伟", FIX, files=files)
-    sign(engine, item, "unit_head_review", "李娜", "approve", "材料齐全，同意")
-    sign(engine, item, "leader_signoff", "陈刚", "approve", "同意销号")
+    receipt = evidence("银行回单.pdf", (folder / "银行回单.pdf").read_bytes())
+    close_immediate_item(engine, item, returns=["回单不清晰，请补充盖章版本"], files=[receipt],
+                         opinions=("材料齐全，同意", "同意销号"))
     return url, engine, item, folder
 
 

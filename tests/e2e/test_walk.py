@@ -2,43 +2,13 @@
 people meet. Screenshots of every page land in tests/e2e/screenshots/ (git-ignored)."""
 import re
 
-import pytest
-from helpers import DEADLINE, FEEDBACK, PASSWORD
+from browser_session import NO_OVERFLOW, login, logout
+from helpers import DEADLINE, PASSWORD, task_id
 
-from engine.demo import DEMO_USERS
+from engine.ledger.detail import item_detail
 from engine.ledger.items import NewItem, add_item
-from engine.ledger.rounds import add_round
 from engine.people.directory import add_user
 from engine.store.models import IMMEDIATE
-
-NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
-
-
-@pytest.fixture
-def world(live_server, tmp_path):
-    url, engine = live_server
-    for name, unit, roles in DEMO_USERS:
-        add_user(engine, name, unit, roles, PASSWORD)
-    add_round(engine, "2026年第三轮巡察", "市委第三巡察组", "市政工程管理处", FEEDBACK)
-    item = add_item(engine, "2026年第三轮巡察", NewItem(
-        number="1", title="违规发放津贴补贴", category=IMMEDIATE, unit="财务科", person="张伟", leader="陈刚",
-        deadline=DEADLINE, aspect="（一）贯彻落实上级决策部署不到位", description="2025年违规发放交通补贴。"))["id"]
-    receipt = tmp_path / "银行回单.pdf"
-    receipt.write_bytes(b"%PDF-1.4 bank receipt")
-    return url, engine, item, tmp_path
-
-
-def login(page, url, name):
-    page.goto(url + "/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/inbox$"))
-
-
-def logout(page):
-    page.click("text=退出")
-    page.wait_for_url(re.compile(r".*/login$"))
 
 
 def open_first_task(page):
@@ -65,8 +35,8 @@ def sign(page, decision, opinion):
     page.wait_for_url(re.compile(r".*/inbox$"))
 
 
-def test_immediate_item_from_login_to_closed_by_three_people(world, page, screenshots):
-    url, engine, item, folder = world
+def test_immediate_item_from_login_to_closed_by_three_people(live_world, page, screenshots):
+    url, engine, item, folder = live_world
     login(page, url, "张伟")
     assert page.inner_text("#inbox-count") == "1"
     assert "落实整改" in page.inner_text("#inbox")
@@ -122,26 +92,35 @@ def test_immediate_item_from_login_to_closed_by_three_people(world, page, screen
     assert page.evaluate(NO_OVERFLOW)
 
 
-def test_sign_off_refused_for_own_work(world, page):
-    url, engine, _item, folder = world
+def test_a_review_of_ones_own_work_goes_to_someone_else(live_world, page):
+    """A small unit whose head is also the responsible person: after 钱进 submits, the review is not
+    in his inbox (审签与经办分离) — it went to 整改办 — and opening it directly names who holds it."""
+    url, engine, _item, folder = live_world
     add_user(engine, "钱进", "档案室", ["责任人", "责任单位负责人"], PASSWORD)
-    add_item(engine, "2026年第三轮巡察", NewItem(number="2", title="档案资料缺失", category=IMMEDIATE, unit="档案室",
-                                               person="钱进", leader="陈刚", deadline=DEADLINE))
+    own = add_item(engine, "2026年第三轮巡察", NewItem(number="2", title="档案资料缺失", category=IMMEDIATE, unit="档案室",
+                                                     person="钱进", leader="陈刚", deadline=DEADLINE))["id"]
     login(page, url, "钱进")
     open_first_task(page)
     fill_fix(page, folder / "银行回单.pdf", "已补齐")
     page.click("button:has-text('提交')")
     page.wait_for_url(re.compile(r".*/inbox$"))
-    open_first_task(page)
-    assert "不能自己审签" in page.inner_text("#own-work")
+    assert "档案资料缺失" not in page.inner_text("main")
+    review = task_id(engine, own, "unit_head_review")
+    response = page.goto(f"{url}/tasks/{review}")
+    assert response.status == 403 and "周婷" in page.inner_text("main")
+    logout(page)
+    login(page, url, "周婷")
+    page.goto(f"{url}/tasks/{review}")
+    assert page.locator("#own-work").count() == 0  # 周婷 did none of the work under review
     page.check("#decision-approve")
     page.fill("#password", PASSWORD)
     page.click("button:has-text('签字')")
-    assert "不能自己审签" in page.inner_text("#error-message")
+    page.wait_for_url(re.compile(r".*/inbox$"))
+    assert item_detail(engine, own)["open_tasks"][0]["bpmn_id"] == "leader_signoff"
 
 
-def test_forbidden_file_type_is_refused_with_a_message(world, page):
-    url, _engine, _item, folder = world
+def test_forbidden_file_type_is_refused_with_a_message(live_world, page):
+    url, _engine, _item, folder = live_world
     bad = folder / "脚本.exe"
     bad.write_bytes(b"MZ not a document")
     login(page, url, "张伟")

@@ -2,41 +2,35 @@
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from helpers import FIX, do, evidence, new_item, new_round, people, sign, without_triggers
+from helpers import close_immediate_item, without_triggers
 from sqlalchemy import text
 
 from engine.store.audit import verify_chain
-from engine.store.models import IMMEDIATE, Base
+from engine.store.models import Base
 from engine.work.signoff import verify_item_chain
 
 
 @pytest.fixture
-def closed_item(engine):
-    people(engine)
-    new_round(engine)
-    item = new_item(engine, IMMEDIATE)
-    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜", "reject", "补充材料")
-    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜")
-    sign(engine, item, "leader_signoff", "陈刚")
+def closed_item(engine, item):
+    """The item closed after one return."""
+    close_immediate_item(engine, item, returns=["补充材料"])
     return item
 
 
 def test_audit_chain_verifies_and_names_the_first_changed_row(engine, closed_item):
     with engine.db.reading() as s:
-        report = verify_chain(s)
+        report = verify_chain(s, engine.db.audit_key)
     assert report.ok and report.rows > 10
     without_triggers(engine, "audit_log", "UPDATE audit_log SET actor = '某人' WHERE id = 5")
     with engine.db.reading() as s:
-        report = verify_chain(s)
+        report = verify_chain(s, engine.db.audit_key)
     assert not report.ok and report.first_broken_id == 5 and "篡改" in report.reason
 
 
 def test_deleting_the_last_audit_rows_is_detected(engine, closed_item):
     without_triggers(engine, "audit_log", "DELETE FROM audit_log WHERE id = (SELECT MAX(id) FROM audit_log)")
     with engine.db.reading() as s:
-        report = verify_chain(s)
+        report = verify_chain(s, engine.db.audit_key)
     assert not report.ok and "删除" in report.reason
 
 

@@ -39,7 +39,6 @@ def _other_kind(engine, tmp_path, request) -> str:
     """An empty database of the kind `engine` is not: SQLite for PostgreSQL, a schema of its own on
     the test server for SQLite (dropped after the test)."""
     import secrets
-
     from importlib.util import module_from_spec, spec_from_file_location
 
     from sqlalchemy import create_engine, text

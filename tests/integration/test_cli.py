@@ -9,32 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
-import pytest
 from click.testing import CliRunner
 from helpers import TODAY
 
 from engine.cli import main
 from engine.demo import DEMO_PASSWORD
-
-
-@pytest.fixture
-def cli(tmp_path):
-    env = {"RECTIFY_DATABASE_URL": f"sqlite:///{tmp_path / 'rectify.db'}", "RECTIFY_INSTANCE_PATH": str(tmp_path / "instance")}
-    runner = CliRunner(env=env)
-
-    def run(*args, ok=True):
-        result = runner.invoke(main, [str(a) for a in args])
-        assert "Traceback" not in result.output
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-    def run_json(*args):
-        return json.loads(run(*args, "--json").output)
-
-    run.json = run_json
-    run.env = env
-    return run
 
 
 def task_of(cli, user, item_id):

@@ -5,7 +5,7 @@ import subprocess
 from io import BytesIO
 
 import pytest
-from helpers import FIX, do, evidence, sign, without_triggers
+from helpers import FIX, close_immediate_item, evidence, pdf_text, without_triggers
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -30,11 +30,8 @@ OPINIONS = ["请补充银行回单", "材料齐全，同意", "同意销号"]
 
 def close(engine, item):
     """立行立改 with one return: three signatures, two evidence files."""
-    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜", "reject", OPINIONS[0])
-    do(engine, item, "fix_task", "张伟", FIX, files=evidence("银行回单.pdf", b"%PDF-1.4 bank slip"))
-    sign(engine, item, "unit_head_review", "李娜", "approve", OPINIONS[1])
-    sign(engine, item, "leader_signoff", "陈刚", "approve", OPINIONS[2])
+    close_immediate_item(engine, item, returns=OPINIONS[:1], opinions=OPINIONS[1:],
+                         files=[evidence(), evidence("银行回单.pdf", b"%PDF-1.4 bank slip")])
 
 
 @pytest.fixture
@@ -74,14 +71,9 @@ def test_a_closed_items_record_verifies(signed, closed):
     assert item_detail(signed, item)["status"] == "已销号"
 
 
-def pdf_text(pdf: bytes, tmp_path) -> str:
-    (tmp_path / "r.pdf").write_bytes(pdf)  # poppler-utils: installed by `make test`
-    return subprocess.run(["pdftotext", tmp_path / "r.pdf", "-"], capture_output=True, text=True, check=True).stdout
-
-
-def test_the_text_names_every_signer_decision_and_opinion(signed, closed, tmp_path):
+def test_the_text_names_every_signer_decision_and_opinion(signed, closed):
     item, view, pdf = closed
-    text = pdf_text(pdf, tmp_path)
+    text = pdf_text(pdf)
     for s in item_detail(signed, item)["signatures"]:
         assert s["signer"] in text and s["decision_text"] in text and s["opinion"] in text and s["digest"] in text
     for e in item_detail(signed, item)["evidence"]:
@@ -173,14 +165,27 @@ def test_a_signature_changed_in_the_database_afterwards_fails_the_match(signed, 
     assert "第 1 个签字（李娜）的意见" in reasons[MATCHES] and "签字链已断裂" in reasons[MATCHES]
 
 
-def test_an_item_field_or_evidence_changed_afterwards_fails_the_match(signed, closed):
+def test_evidence_changed_afterwards_fails_the_match(signed, closed):
     item, _, pdf = closed
     with signed.db.engine.begin() as conn:
-        conn.exec_driver_sql(f"UPDATE items SET title = '另一个问题' WHERE id = {item}")
         conn.exec_driver_sql(f"UPDATE evidence_files SET name = '替换.pdf' WHERE item_id = {item} AND name = '银行回单.pdf'")
     reasons = failed(verify_pdf(signed, pdf))
-    assert set(reasons) == {MATCHES}
-    assert "「问题」" in reasons[MATCHES] and "银行回单.pdf" in reasons[MATCHES]
+    assert set(reasons) == {MATCHES} and "银行回单.pdf" in reasons[MATCHES]
+
+
+def test_routine_edits_after_closing_are_told_not_taken_for_forgery(signed, closed):
+    """The record is what was true when it was signed: 整改办 renaming the round's 巡察组 or a 方面
+    later leaves every issued record genuine, and the page says what changed since."""
+    from engine.ledger.aspects import AspectEdit, edit_aspects, list_aspects
+    from engine.ledger.rounds import update_round
+
+    item, _, pdf = closed
+    update_round(signed, "测试轮次", {"group": "市委第五巡察组"}, actor="周婷")
+    [aspect] = list_aspects(signed, "测试轮次")
+    edit_aspects(signed, "测试轮次", [AspectEdit(id=aspect["id"], title="（一）改过的方面")], actor="周婷")
+    report = verify_pdf(signed, pdf)
+    assert report.ok, failed(report)
+    assert any("巡察轮次" in c for c in report.later_changes) and any("所属方面" in c for c in report.later_changes)
 
 
 def test_without_a_certificate_the_item_still_closes_and_the_record_comes_later(engine, item):

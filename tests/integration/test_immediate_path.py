@@ -43,7 +43,7 @@ def test_return_once_then_sign_off_closes_the_item(engine, item):
         waiting = s.execute(select(Timer.bpmn_id).join(ProcessInstance, Timer.instance_id == ProcessInstance.id)
                             .where(ProcessInstance.item_id == item)).scalars().all()
         assert waiting == []
-        assert verify_chain(s).ok
+        assert verify_chain(s, engine.db.audit_key).ok
         payload = s.execute(select(Signature.payload).where(Signature.item_id == item, Signature.seq == 3)).scalar_one()
     assert payload["approved_data"]["result"] == "补充银行回单"
     assert len(payload["evidence"]) == 1 and len(payload["evidence"][0]) == 64

@@ -3,7 +3,6 @@ import json
 
 from ledger_fixture import ledger_rows, ledger_xlsx, workbook_bytes
 from openpyxl import load_workbook
-from test_cli import cli  # noqa: F401  (the CLI runner fixture)
 
 ROUND = "第二轮"
 

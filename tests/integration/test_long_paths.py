@@ -1,8 +1,7 @@
 """限期整改 and 长效治理 end to end, timers driven by `tick` on a moved clock."""
 from datetime import datetime, timedelta, timezone
 
-import pytest
-from helpers import do, evidence, new_item, new_round, open_tasks, people, sign
+from helpers import do, evidence, new_item, open_tasks, sign
 
 from engine.ledger.detail import item_detail
 from engine.process.timers import tick
@@ -21,15 +20,8 @@ def later(days: int) -> datetime:
     return datetime.now(timezone.utc) + timedelta(days=days)
 
 
-@pytest.fixture
-def world(engine):
-    people(engine)
-    new_round(engine)
-    return engine
-
-
-def test_time_limited_with_reports_return_and_third_party_evaluation(world):
-    engine = world
+def test_time_limited_with_reports_return_and_third_party_evaluation(staffed_round):
+    engine = staffed_round
     item = new_item(engine, TIME_LIMITED, third_party=True, deadline=later(200).date())
     assert steps(engine, item) == ["plan_task"]
     do(engine, item, "plan_task", "张伟", PLAN)
@@ -84,8 +76,8 @@ def enact(engine, item):
                       evidence(f"{task['id'][:8]}.pdf", b"%PDF-1.4 " + task["id"].encode()))
 
 
-def test_long_term_closes_then_a_rebound_reopens_it(world):
-    engine = world
+def test_long_term_closes_then_a_rebound_reopens_it(staffed_round):
+    engine = staffed_round
     item = new_item(engine, LONG_TERM, unit="工程管理科", person="王强", deadline=later(300).date())
     do(engine, item, "mechanism_plan", "王强", LT_PLAN)
     sign(engine, item, "plan_approval", "陈刚")

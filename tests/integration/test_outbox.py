@@ -14,7 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from helpers import FIX, do, evidence, sign
+from helpers import FIX, close_immediate_item, do, evidence, sign
 from sqlalchemy import select
 
 from engine import Engine
@@ -39,12 +39,6 @@ def with_dispatch(engine, dispatch: str) -> Engine:
     return Engine(replace(engine.settings, outbox_dispatch=dispatch))
 
 
-def close(engine, item):
-    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜")
-    return sign(engine, item, "leader_signoff", "陈刚", "approve", "同意销号")
-
-
 @pytest.fixture
 def signed(engine):
     signing.init_dev_certificate(engine, "市政工程管理处", actor="tests")
@@ -64,7 +58,7 @@ def test_steps_record_their_events_in_the_outbox(engine, item):
 def test_closing_commits_before_its_record_is_made(signed, item):
     deferred = with_dispatch(signed, "deferred")
     try:
-        assert close(deferred, item)["item_status"] == "已销号"
+        assert close_immediate_item(deferred, item)["item_status"] == "已销号"
         assert item_closure_documents(deferred, item) == []  # nothing rendered in the closing transaction
         [(name, payload, handled)] = events(deferred, "ItemClosed")
         assert payload["item_id"] == item and not handled
@@ -79,14 +73,14 @@ def test_closing_commits_before_its_record_is_made(signed, item):
 
 
 def test_inline_dispatch_makes_the_record_right_after_the_commit(signed, item):
-    close(signed, item)
+    close_immediate_item(signed, item)
     assert len(item_closure_documents(signed, item)) == 1
     assert all(handled for _, _, handled in events(signed))
 
 
 def test_two_workers_at_once_make_exactly_one_record(signed, item):
     deferred = with_dispatch(signed, "deferred")
-    close(deferred, item)
+    close_immediate_item(deferred, item)
     workers = [with_dispatch(signed, "deferred") for _ in range(2)]
     start = threading.Barrier(2)
     results = []
@@ -108,7 +102,7 @@ def test_two_workers_at_once_make_exactly_one_record(signed, item):
 
 def test_a_failing_handler_is_retried_later_and_shown(signed, item, monkeypatch):
     deferred = with_dispatch(signed, "deferred")
-    close(deferred, item)
+    close_immediate_item(deferred, item)
 
     def broken(self, engine, event):
         raise OSError("磁盘已满")
@@ -128,7 +122,7 @@ def test_a_failing_handler_is_retried_later_and_shown(signed, item, monkeypatch)
 
 
 def test_without_a_certificate_the_item_closes_and_the_audit_log_says_why(engine, item):
-    close(engine, item)
+    close_immediate_item(engine, item)
     assert item_detail(engine, item)["status"] == "已销号"
     assert item_closure_documents(engine, item) == []
     with engine.db.reading() as session:

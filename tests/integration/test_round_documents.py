@@ -1,17 +1,15 @@
 """What a round gives back, on SQLite and PostgreSQL: the ledger export (and its round trip), the
 dashboard figures, and the public progress report (整改进展情况公布) as PDF."""
 import re
-import subprocess
 import zipfile
 from io import BytesIO
 
 import pytest
-from helpers import FEEDBACK, do, evidence, new_round, people, sign
-from ledger_fixture import ASPECTS, HEADER, TODAY, ledger_rows, workbook_bytes
+from helpers import FEEDBACK, new_round, pdf_text
+from ledger_fixture import ALLOWANCES, ASPECTS, HEADER, TODAY, close_allowances, ledger_rows, workbook_bytes
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from engine.ledger.detail import item_detail
 from engine.ledger.items import list_items
 from engine.ledger.rounds import update_round_report_text
 from engine.ledger.xlsx.export import export_ledger
@@ -23,9 +21,6 @@ from engine.store.models import Item
 ROUND = "测试轮次"
 FLAGS = ["需第三方评估", "是否公开"]
 HIDDEN = "公务接待超标准、无公函接待"  # marked not for publication
-ALLOWANCES = "违规发放津贴补贴"  # the 立行立改 item of 张伟 / 李娜 / 陈刚, who can sign (helpers.people)
-FIXED = {"measures": "逐项清理2023年以来发放的津贴补贴，追回违规发放的交通补贴12.6万元",
-         "result": "违规款项已全部追回并上缴财政", "completed_on": TODAY.isoformat()}
 
 
 def ledger_with_flags() -> bytes:
@@ -37,32 +32,16 @@ def ledger_with_flags() -> bytes:
 
 
 @pytest.fixture
-def imported(engine):
-    people(engine)
-    new_round(engine, ROUND)
-    apply_import(engine, ROUND, ledger_with_flags())
-    return engine
-
-
-def item_id(engine, title, round_name=ROUND) -> int:
-    return next(i["id"] for i in list_items(engine, round_name) if i["title"] == title)
-
-
-def close_allowances(engine) -> int:
-    item = item_id(engine, ALLOWANCES)
-    do(engine, item, "fix_task", "张伟", FIXED, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜")
-    sign(engine, item, "leader_signoff", "陈刚", "approve", "同意销号")
-    assert item_detail(engine, item)["status"] == "已销号"
-    return item
+def imported(staffed_round):
+    apply_import(staffed_round, ROUND, ledger_with_flags())
+    return staffed_round
 
 
 FIELDS = ("number", "aspect", "title", "category", "unit", "person", "leader", "deadline", "needs_third_party", "publish")
 
 
-def test_export_then_import_into_a_new_round_reproduces_the_items(engine):
-    people(engine)
-    new_round(engine, ROUND)
+def test_export_then_import_into_a_new_round_reproduces_the_items(staffed_round):
+    engine = staffed_round
     rows = ledger_rows()
     rows[0]["问题"], rows[1]["问题描述"], rows[2]["完成标准"] = "=SUM(A1)", '=HYPERLINK("http://x","点我")', "+1-1"
     for row in rows:
@@ -103,7 +82,7 @@ def test_closing_an_item_moves_the_dashboard_and_shows_in_the_export(imported):
     assert before["average_days_to_close"] is None
     assert {c["category"]: c["total"] for c in before["by_category"]} == {"立行立改": 8, "限期整改": 11, "长效治理": 6}
 
-    close_allowances(engine)
+    close_allowances(engine, ROUND)
     after = dashboard(engine, ROUND)
     assert (after["total"], after["closed"], after["closing_rate"], after["closing_rate_text"]) == (25, 1, 0.04, "4.0%")
     assert after["lights"]["已销号"] == 1 and after["lights"]["蓝"] == before["lights"]["蓝"] - 1
@@ -121,18 +100,9 @@ def test_closing_an_item_moves_the_dashboard_and_shows_in_the_export(imported):
         "已销号", "已销号", "已办结", TODAY.isoformat(), "陈刚")
 
 
-def pdf_text(pdf: bytes, tmp_path) -> str:
-    path = tmp_path / "report.pdf"
-    path.write_bytes(pdf)
-    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
-    text = re.sub(r"—\s*\d+\s*—", "", text)  # page numbers
-    return re.sub(r"\s+", "", text)
-
-
-def test_progress_report_lists_published_problems_under_their_aspects(imported, tmp_path):
+def test_progress_report_lists_published_problems_under_their_aspects(imported):
     engine = imported
-    close_allowances(engine)
+    close_allowances(engine, ROUND)
     update_round_report_text(engine, ROUND, report_practices="一是压实整改责任。\n二是建立问题、任务、责任“三张清单”。",
                              report_next_steps="持续抓好未完成事项的整改。", report_contact="电话 0571-12345678")
     report = progress_report(engine, ROUND)
@@ -141,17 +111,18 @@ def test_progress_report_lists_published_problems_under_their_aspects(imported, 
     html = render_progress_html(report)
     assert "<script" not in html and HIDDEN not in html
 
-    text = pdf_text(render_progress_pdf(report), tmp_path)
+    text = pdf_text(render_progress_pdf(report), squeeze=True)
     assert text.startswith("市政工程管理处关于市委第三巡察组巡察反馈意见整改进展情况的通报")
     assert f"{FEEDBACK.year}年{FEEDBACK.month}月{FEEDBACK.day}日，市委第三巡察组向市政工程管理处反馈了巡察意见" in text
     assert "截至" in text and "24个问题中，已完成整改1个，正在整改23个" in text
     assert HIDDEN not in text
     # Every published problem, under its aspect, in ledger order, each followed by its status.
     published = [i for i in list_items(engine, ROUND) if i["publish"]]
-    markers = []  # (text, status expected in the stretch that follows, or None for an aspect heading)
+    markers, k = [], 0  # (text, status expected in the stretch that follows, or None for an aspect heading)
     for n, aspect in enumerate(ASPECTS, start=1):
         markers.append((f"（{'一二三四五六七八'[n - 1]}）{aspect[3:]}", None))
-        for k, item in enumerate([i for i in published if i["aspect"] == aspect], start=1):
+        for item in [i for i in published if i["aspect"] == aspect]:
+            k += 1  # numbered straight through the report, 1–24, under the aspect headings
             title = item["title"].replace("“", "‘").replace("”", "’")
             markers.append((f"{k}.关于“{title}”问题的整改情况。", "已完成整改" if item["title"] == ALLOWANCES else "正在整改中"))
     markers.append(("三、下一步工作打算", None))
@@ -167,7 +138,7 @@ def test_progress_report_lists_published_problems_under_their_aspects(imported, 
     assert text.rstrip().endswith(f"市政工程管理处{TODAY.year}年{TODAY.month}月{TODAY.day}日")
 
 
-def test_progress_report_pdf_is_a4_in_cjk_fonts_with_page_numbers(imported, tmp_path):
+def test_progress_report_pdf_is_a4_in_cjk_fonts_with_page_numbers(imported):
     pdf = render_progress_pdf(progress_report(imported, ROUND))
     reader = PdfReader(BytesIO(pdf))
     assert len(reader.pages) >= 2
@@ -176,9 +147,6 @@ def test_progress_report_pdf_is_a4_in_cjk_fonts_with_page_numbers(imported, tmp_
         assert (round(width), round(height)) == (595, 842)
     fonts = {str(f.get_object()["/BaseFont"]) for p in reader.pages for f in p["/Resources"]["/Font"].values()}
     assert fonts and all("CJK" in f for f in fonts), fonts
-    path = tmp_path / "report.pdf"
-    path.write_bytes(pdf)
-    pages = [subprocess.run(["pdftotext", "-f", str(n), "-l", str(n), "-enc", "UTF-8", str(path), "-"],
-                            check=True, capture_output=True, text=True).stdout for n in range(1, len(reader.pages) + 1)]
+    pages = [pdf_text(pdf, page=n) for n in range(1, len(reader.pages) + 1)]
     for n, text in enumerate(pages, start=1):
         assert re.search(rf"—\s*{n}\s*—", text), f"page {n} has no page number"

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from helpers import new_item
+from helpers import new_item, without_triggers
 from sqlalchemy import func, select
 
 from engine import Engine
@@ -211,21 +211,6 @@ def test_verifying_a_crafted_pdf_costs_a_bounded_child_not_the_worker(engine):
 
 # --- Tampering by someone who can write the database (triggers dropped) but lacks the audit key ---
 
-def tamper(engine, table: str, statements: list[tuple[str, dict]]) -> None:
-    """Run `statements` on `table` past its append-only triggers, as a tamperer with the database would."""
-    from sqlalchemy import text
-
-    with engine.db.engine.begin() as conn:
-        if engine.db.is_sqlite:
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_update")
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_delete")
-        else:
-            conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
-        for statement, params in statements:
-            conn.execute(text(statement), params)
-        if not engine.db.is_sqlite:  # the schema is shared by the run's later tests
-            conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
-
 def _closed(engine, item) -> int:
     from helpers import close_immediate_item
 
@@ -252,7 +237,7 @@ def test_an_edited_opinion_is_caught_even_with_its_digests_recomputed(engine, it
     from engine.work.signoff import signature_digest
 
     _closed(engine, item)
-    tamper(engine, "signatures", [("UPDATE signatures SET opinion = '同意' WHERE seq = 1", {})])
+    without_triggers(engine, "signatures", "UPDATE signatures SET opinion = '同意' WHERE seq = 1")
     assert any("签字链" in p for p in _problems(engine))
     # The tamperer recomputes every digest of the chain with the published rule…
     with engine.db.reading() as session:
@@ -264,8 +249,9 @@ def test_an_edited_opinion_is_caught_even_with_its_digests_recomputed(engine, it
             fixes.append((row.id, row.prev_digest, row.digest))
             prev = row.digest
         session.expunge_all()
-    tamper(engine, "signatures", [("UPDATE signatures SET prev_digest = :p, digest = :d WHERE id = :i",
-                                   {"p": prev_digest, "d": digest, "i": row_id}) for row_id, prev_digest, digest in fixes])
+    without_triggers(engine, "signatures", *[("UPDATE signatures SET prev_digest = :p, digest = :d WHERE id = :i",
+                                              {"p": prev_digest, "d": digest, "i": row_id})
+                                             for row_id, prev_digest, digest in fixes])
     problems = _problems(engine)
     assert problems and "签字记录" in problems[0] and "与封存时不同" in problems[0]  # …but not the seals
 
@@ -312,7 +298,7 @@ def test_a_middle_row_changed_and_the_rest_rehashed_is_caught(engine, item):
             prev = new
         session.expunge_all()
     # (hashes are unique: clear them first, then write the new chain)
-    tamper(engine, "audit_log", [("UPDATE audit_log SET hash = 'x' || CAST(id AS VARCHAR(20))", {})] + [
+    without_triggers(engine, "audit_log", "UPDATE audit_log SET hash = 'x' || CAST(id AS VARCHAR(20))", *[
         ("UPDATE audit_log SET actor = :a, prev_hash = :p, hash = :h WHERE id = :i",
          {"a": actor, "p": prev_hash, "h": new, "i": entry_id}) for entry_id, actor, prev_hash, new in updates])
     with engine.db.engine.begin() as conn:

@@ -6,14 +6,12 @@ import stat
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from helpers import FIX, do, evidence, new_item, new_round, people, sign
+from helpers import FIX, close_immediate_item, new_item, new_round, people
 
-from engine.cli import main
 from engine.closure import signing
 from engine.closure.records import closure_record, document_file, item_closure_documents
 from engine.closure.verification import CERTIFICATE, verify_pdf
@@ -87,9 +85,7 @@ def test_a_replaced_certificate_still_vouches_for_what_it_signed(sqlite_engine, 
     people(engine)
     new_round(engine)
     item = new_item(engine, IMMEDIATE)
-    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜")
-    sign(engine, item, "leader_signoff", "陈刚")
+    close_immediate_item(engine, item)
     _, old_pdf = document_file(engine, item_closure_documents(engine, item)[0]["id"])
 
     p = issued(tmp_path)
@@ -106,19 +102,6 @@ def test_a_replaced_certificate_still_vouches_for_what_it_signed(sqlite_engine, 
     assert new.ok and new.signer.startswith("市政工程管理处电子签章")
 
 
-@pytest.fixture
-def cli(tmp_path):
-    runner = CliRunner(env={"RECTIFY_DATABASE_URL": f"sqlite:///{tmp_path / 'rectify.db'}",
-                            "RECTIFY_INSTANCE_PATH": str(tmp_path / "instance")})
-
-    def run(*args, code=0):
-        result = runner.invoke(main, [str(a) for a in args])
-        assert "Traceback" not in result.output and result.exit_code == code, result.output
-        return result
-
-    return run
-
-
 def _task(cli, user, item_id):
     rows = json.loads(cli("tasks", "list", "--user", user, "--json").output)
     return next(t["id"] for t in rows if t["item_id"] == item_id)
@@ -130,7 +113,8 @@ def test_the_cli_writes_verifies_and_exports(cli, tmp_path):
     assert shown["configured"] and shown["id"] == shown["fingerprint"]
     items = json.loads(cli("items", "list", "--json").output)
     item = next(i["id"] for i in items if i["category"] == "立行立改" and i["person"] == "张伟")
-    assert "尚未销号" in cli("items", "closure", item, "--out", tmp_path / "x.pdf", code=1).output
+    unclosed = cli("items", "closure", item, "--out", tmp_path / "x.pdf", ok=False)
+    assert unclosed.exit_code == 1 and "尚未销号" in unclosed.output
 
     fix = json.dumps(FIX, ensure_ascii=False)
     (tmp_path / "回单.pdf").write_bytes(b"%PDF-1.4 receipt")
@@ -151,8 +135,8 @@ def test_the_cli_writes_verifies_and_exports(cli, tmp_path):
     data = bytearray(out.read_bytes())
     data[len(data) // 2] ^= 1
     tampered.write_bytes(bytes(data))
-    refused = cli("pdf", "verify", tampered, code=1)
-    assert "核验未通过" in refused.output and "✗ 数字签名" in refused.output
+    refused = cli("pdf", "verify", tampered, ok=False)
+    assert refused.exit_code == 1 and "核验未通过" in refused.output and "✗ 数字签名" in refused.output
 
     again = json.loads(cli("items", "closure", item, "--out", tmp_path / "v2.pdf", "--regenerate", "--json").output)
     assert again["id"] != written["id"]
@@ -166,8 +150,8 @@ def test_the_cli_writes_verifies_and_exports(cli, tmp_path):
 def test_the_cli_installs_a_real_certificate_and_says_why_it_refuses_one(cli, tmp_path):
     p = issued(tmp_path)
     cli("init-db")
-    wrong = cli("signing", "use", p["cert"], p["other"], code=1)
-    assert "错误：" in wrong.output
+    wrong = cli("signing", "use", p["cert"], p["other"], ok=False)
+    assert wrong.exit_code == 1 and "错误：" in wrong.output
     cli("signing", "use", p["cert"], p["key"], "--chain", p["chain"], "--passphrase", "kouling-2026")
     shown = json.loads(cli("signing", "show", "--json").output)
     assert shown["configured"] is True and "市政工程管理处电子签章" in json.dumps(shown, ensure_ascii=False)

@@ -3,7 +3,7 @@ import threading
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from helpers import FIX, do, evidence, new_item, new_round, open_tasks, people, sign, task_id
+from helpers import FIX, close_immediate_item, do, evidence, new_item, new_round, open_tasks, people, task_id
 from sqlalchemy import select
 
 from engine.errors import Conflict
@@ -42,9 +42,7 @@ def test_lights_follow_the_clock_and_red_escalates_once(engine, item):
     (task,) = accountability_tasks(engine, item)
     assert task["role"] == "纪检监察" and task["assignee"] == "（纪检监察）"
     # Closing the item ends the open escalation task.
-    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜")
-    sign(engine, item, "leader_signoff", "陈刚")
+    close_immediate_item(engine, item)
     detail = item_detail(engine, item)
     assert detail["open_tasks"] == [] and detail["light"] == "已销号"
     assert any(h["bpmn_id"] == "accountability_task" and h["outcome"] == "cancelled" for h in detail["history"])

@@ -25,7 +25,9 @@ def add(engine, number, title, category=IMMEDIATE, unit="财务科", person="张
 
 
 @pytest.fixture
-def world(engine):
+def round_of_26(engine):
+    """测试轮次 with 26 items: 23 立行立改 of 张伟 (due in 10 to 32 days), a 限期整改 of his due soon and one
+    overdue, and one of 工程管理科. Gives the engine."""
     new_round(engine)
     for n in range(1, 24):  # 23 立行立改 items for 张伟, deadlines 10..32 days out
         add(engine, str(n), f"财务问题{n}", days=9 + n)
@@ -35,7 +37,7 @@ def world(engine):
     return engine
 
 
-def test_inbox_is_most_urgent_first_pages_by_20_and_filters(client, auth, world):
+def test_inbox_is_most_urgent_first_pages_by_20_and_filters(client, auth, round_of_26):
     auth.login("张伟")
     html = client.get("/inbox").get_data(as_text=True)
     listed = rows(html, "inbox")
@@ -53,19 +55,19 @@ def test_inbox_is_most_urgent_first_pages_by_20_and_filters(client, auth, world)
     assert len(overdue) == 1 and "公务卡使用不规范" in overdue[0]
 
 
-def test_a_role_pool_task_reaches_the_roles_holder(client, auth, world):
-    tick(world, datetime.now(timezone.utc) + timedelta(days=38))  # items 24 and 25 are past deadline + 30 days
+def test_a_role_pool_task_reaches_the_roles_holder(client, auth, round_of_26):
+    tick(round_of_26, datetime.now(timezone.utc) + timedelta(days=38))  # items 24 and 25 are past deadline + 30 days
     auth.login("吴磊")  # 纪检监察: the 问责 tasks are the role's, not a named person's
     listed = rows(client.get("/inbox").get_data(as_text=True), "inbox")
     assert len(listed) == 2 and all("问责处理" in r and "（纪检监察）" in r for r in listed)
     assert "公务卡使用不规范" in listed[0] and "差旅费报销不规范" in listed[1]  # the older deadline first
 
 
-def test_ledger_list_filters_and_search(client, auth, world):
+def test_ledger_list_filters_and_search(client, auth, round_of_26):
     auth.login("陈刚")  # a leader sees every unit
     everything = rows(client.get("/items").get_data(as_text=True), "items")
     assert len(everything) == 26
-    with world.db.reading() as session:
+    with round_of_26.db.reading() as session:
         engineering = session.execute(select(Unit.id).where(Unit.name == "工程管理科")).scalar_one()
     by_unit = rows(client.get(f"/items?unit={engineering}").get_data(as_text=True), "items")
     assert len(by_unit) == 1 and "工程变更未审批" in by_unit[0]

@@ -4,7 +4,7 @@ import io
 import re
 
 import pytest
-from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, people, sign, task_id
+from helpers import FIX, PASSWORD, close_immediate_item, do, evidence, new_item, new_round, task_id
 from sqlalchemy import func, select
 from web_session import Auth, csrf_token
 from werkzeug.routing import IntegerConverter
@@ -180,8 +180,8 @@ def test_pages_carry_security_headers(client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
 
 
-def test_secure_cookies_and_where_the_secret_key_comes_from(sqlite_engine, monkeypatch):
-    settings = sqlite_engine.settings
+def test_secure_cookies_and_where_the_secret_key_comes_from(engine, monkeypatch):
+    settings = engine.settings  # the demo people are in its database
     monkeypatch.delenv("RECTIFY_SECRET_KEY", raising=False)
     generated = create_app({"RECTIFY_SETTINGS": settings}).secret_key
     key_file = settings.instance_path / "secret_key"
@@ -192,7 +192,6 @@ def test_secure_cookies_and_where_the_secret_key_comes_from(sqlite_engine, monke
     monkeypatch.setenv("RECTIFY_SECURE_COOKIES", "1")
     app = create_app({"RECTIFY_SETTINGS": settings})
     assert app.secret_key == "from-the-environment"
-    people(app.extensions["rectify"])
     client = app.test_client()
     login = client.post("/login", data={"name": "张伟", "password": PASSWORD, "csrf_token": csrf_token(client, "/login")},
                         base_url="https://localhost")
@@ -225,9 +224,7 @@ def test_item_history_shows_people_and_the_processs_own_events(client, auth, eng
     from engine.process.timers import tick
 
     tick(engine, datetime.now(timezone.utc) + timedelta(days=100))  # past deadline + 30 days: 问责 task
-    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜")
-    sign(engine, item, "leader_signoff", "陈刚")
+    close_immediate_item(engine, item)
     auth.login("张伟")
     html = client.get(f"/items/{item}").get_data(as_text=True)
     table = html.split('id="history"')[1].split("</table>")[0]
@@ -238,13 +235,12 @@ def test_item_history_shows_people_and_the_processs_own_events(client, auth, eng
     assert "审核结果" not in table  # gateways repeat the decisions; they are left out
 
 
-def test_evidence_over_the_size_limit_is_refused_with_the_limit_named(sqlite_engine):
+def test_evidence_over_the_size_limit_is_refused_with_the_limit_named(engine):
     from dataclasses import replace
 
-    settings = replace(sqlite_engine.settings, max_evidence_bytes=4096)
+    settings = replace(engine.settings, max_evidence_bytes=4096)  # on the same database, demo people in it
     app = create_app({"TESTING": True, "RECTIFY_SETTINGS": settings})
     engine = app.extensions["rectify"]
-    people(engine)
     new_round(engine)
     item = new_item(engine, IMMEDIATE)
     client = app.test_client()

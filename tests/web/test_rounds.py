@@ -5,8 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
-from helpers import do, evidence, new_round, sign
-from ledger_fixture import ASPECTS, HEADER, PROBLEMS, ledger_rows, ledger_xlsx, workbook_bytes
+from helpers import new_round
+from ledger_fixture import ASPECTS, HEADER, PROBLEMS, close_allowances, ledger_rows, ledger_xlsx, workbook_bytes
 from openpyxl import load_workbook
 from web_session import Auth, csrf_token
 
@@ -18,7 +18,6 @@ from web.charts import bars
 
 ROUND = "测试轮次"
 OFFICE, OFFICER, LEADER = "周婷", "张伟", "陈刚"
-ALLOWANCES = "违规发放津贴补贴"  # 张伟's 立行立改 item in the fixture ledger, signed by 李娜 and 陈刚
 
 
 @pytest.fixture
@@ -202,7 +201,9 @@ def test_a_good_ledger_previews_then_imports_on_confirmation(client, engine, rou
     assert forged.status_code == 400 and list_items(engine) == []
     assert confirm(client, round_id, "b" * 64).status_code == 404
 
-    done = confirm(client, round_id, sha)
+    queued = confirm(client, round_id, sha)  # a background job; here (outbox inline) done by the redirect
+    assert queued.status_code == 302 and f"/rounds/{round_id}/imports/" in queued.headers["Location"]
+    done = client.get(queued.headers["Location"])
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/rounds/{round_id}")
     page = client.get(done.headers["Location"]).get_data(as_text=True)
     assert "台账已导入：新建问题 25 个" in page and "需管理员设置密码后方可登录" in page
@@ -229,15 +230,6 @@ def test_export_downloads_the_ledger_as_xlsx(client, round_id):
     assert sheet.max_row == 26
 
 
-def close_allowances(engine) -> int:
-    item = next(i["id"] for i in list_items(engine, ROUND) if i["title"] == ALLOWANCES)
-    do(engine, item, "fix_task", "张伟", {"measures": "追回违规发放的交通补贴", "result": "已全部追回",
-                                         "completed_on": "2026-03-01"}, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜")
-    sign(engine, item, "leader_signoff", "陈刚", "approve", "同意销号")
-    return item
-
-
 def figure(html: str, name: str) -> str:
     return re.search(rf'id="{name}">([^<]*)<', html).group(1)
 
@@ -254,7 +246,7 @@ def test_dashboard_shows_the_figures_and_charts(client, engine, round_id):
     assert html.count("<svg") == 4 and "目标 95.0%" in html and "#c62828" in html
     assert re.search(r'data-light="红">1<', html) and re.search(r'data-light="已销号">0<', html)
 
-    close_allowances(engine)
+    close_allowances(engine, ROUND)
     html = client.get(f"/rounds/{round_id}/dashboard").get_data(as_text=True)
     assert (figure(html, "closed"), figure(html, "rate")) == ("1", "4.0%")
     assert re.search(r'data-light="已销号">1<', html) and figure(html, "avg-days") != "—"
@@ -289,7 +281,7 @@ def test_report_page_lists_the_published_problems_and_the_pdf_downloads(client, 
     as_user(client, OFFICE)
     html = upload(client, round_id, workbook_bytes(rows, HEADER + ["是否公开"])).get_data(as_text=True)
     assert confirm(client, round_id, sha_of(html)).status_code == 302
-    close_allowances(engine)
+    close_allowances(engine, ROUND)
     Auth(client).logout()
 
     as_user(client, OFFICER)  # the published report is for everyone

@@ -7,7 +7,7 @@ import threading
 from dataclasses import replace
 
 import pytest
-from helpers import FIX, PASSWORD, do, evidence, new_item, new_round, sign, task_id
+from helpers import FIX, PASSWORD, close_immediate_item, do, evidence, new_item, new_round, sign, task_id
 from sqlalchemy import event
 from web_session import Auth, csrf_token
 
@@ -52,9 +52,7 @@ def test_an_item_page_takes_at_most_two_transactions(client, auth, engine, item,
 
 def test_a_closed_items_page_with_its_record_takes_at_most_two_transactions(client, auth, engine, item):
     signing.init_dev_certificate(engine, "市政工程管理处")
-    do(engine, item, "fix_task", "张伟", FIX, files=evidence())
-    sign(engine, item, "unit_head_review", "李娜")
-    sign(engine, item, "leader_signoff", "陈刚")
+    close_immediate_item(engine, item)
     auth.login("李娜")
     with Transactions(engine) as transactions:
         page = client.get(f"/items/{item}").get_data(as_text=True)

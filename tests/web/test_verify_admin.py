@@ -3,63 +3,36 @@ through Flask's test client."""
 import io
 import json
 import re
-import shutil
 
 import pytest
-from helpers import FIX, do, evidence, new_item, new_round, people, sign, without_triggers
+from helpers import close_immediate_item, new_item, new_round, without_triggers
 from web_session import Auth, csrf_token
 
-from engine import Engine, Settings
 from engine.closure.records import document_file, item_closure_documents
 from engine.closure.signing import init_dev_certificate
 from engine.store.models import IMMEDIATE
-from web import create_app
 
 OWN, OTHER, OPEN = "财务科的已销号问题", "工程管理科的已销号问题", "财务科的整改中问题"
 
 
-def _close(engine, item, officer, head):
-    do(engine, item, "fix_task", officer, FIX, files=evidence())
-    sign(engine, item, "unit_head_review", head, "approve", "材料齐全，同意")
-    sign(engine, item, "leader_signoff", "陈刚", "approve", "同意销号")
-
-
-@pytest.fixture(scope="session")
-def closed_world(sqlite_template, tmp_path_factory):
-    """Made once per run (closing an item renders and signs a PDF): the demo cast, a development
-    certificate, a closed item of 财务科 and one of 工程管理科, each with its record, and an open item."""
-    folder = tmp_path_factory.mktemp("closed-world")
-    shutil.copy(sqlite_template, folder / "rectify.db")
-    engine = Engine(Settings.from_env(database_url=f"sqlite:///{folder / 'rectify.db'}", instance_path=folder / "instance"))
-    people(engine)
+def build_closed_world(engine) -> dict:
+    """A development certificate, a closed item of 财务科 and one of 工程管理科, each with its record, and
+    an open item: their ids by name."""
     init_dev_certificate(engine, "市政工程管理处", actor="tests")
     new_round(engine)
     items = {OWN: new_item(engine, IMMEDIATE, number="1"),
              OTHER: new_item(engine, IMMEDIATE, number="2", unit="工程管理科", person="王强"),
              OPEN: new_item(engine, IMMEDIATE, number="3")}
-    _close(engine, items[OWN], "张伟", "李娜")
-    _close(engine, items[OTHER], "王强", "赵敏")
-    with engine.db.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.close()
-    return folder, items
+    close_immediate_item(engine, items[OWN], "张伟", "李娜", opinions=("材料齐全，同意", "同意销号"))
+    close_immediate_item(engine, items[OTHER], "王强", "赵敏", opinions=("材料齐全，同意", "同意销号"))
+    return items
 
 
-@pytest.fixture
-def app(closed_world, tmp_path):
-    """Overrides tests/web/conftest.py's `app`: a fresh copy of the closed world for each test."""
-    folder, _ = closed_world
-    shutil.copy(folder / "rectify.db", tmp_path / "rectify.db")
-    shutil.copytree(folder / "instance", tmp_path / "instance")
-    settings = Settings.from_env(database_url=f"sqlite:///{tmp_path / 'rectify.db'}", instance_path=tmp_path / "instance")
-    app = create_app({"TESTING": True, "RECTIFY_SETTINGS": settings})
-    yield app
-    app.extensions["rectify"].close()
-
-
-@pytest.fixture
-def items(closed_world):
-    return closed_world[1]
+@pytest.fixture(autouse=True)
+def items(engine, saved_states):
+    """Every test here starts from the closed world, built once per run and database (it renders and signs
+    two PDFs) and copied into the test's own database."""
+    return saved_states.use(engine, "closed_world", build_closed_world)
 
 
 def record(engine, item_id) -> tuple[dict, bytes]:
@@ -108,7 +81,7 @@ def test_one_flipped_byte_fails_with_a_reason(client, engine, items):
     (b"", "空文件.pdf", "文件是空的"),
     ("这是一份会议纪要".encode("utf-8"), "会议纪要.txt.pdf", "改了扩展名"),
     (b"PK\x03\x04" + b"\0" * 2000, "台账.pdf", "不是 PDF"),
-    (b"%PDF-1.7\n" + b"\0" * (20 * 1024 * 1024), "巨大.pdf", "不超过 20 MB"),
+    (b"%PDF-1.7\n" + b"\0" * (20 * 1024 * 1024), "巨大.pdf", "不超过 5 MB"),
 ])
 def test_garbage_is_refused_with_a_clear_message(client, content, name, reason):
     response = upload(client, content, name)
