@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Optional
 
 from sqlalchemy import ForeignKey, Index, String, func, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column
 
 from engine.clock import CLOCK
 from engine.people.directory import user_summary
 from engine.process.assignment import visible_to
-from engine.store.models import Base, InboxTask, person_with_roles
+from engine.store.models import Base, InboxTask, User
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -63,11 +63,15 @@ def load_session(engine: Engine, token: str) -> dict | None:
     last-seen time is written only every few minutes."""
     now = CLOCK.now()
     with engine.db.reading() as session:
-        row = session.get(WebSession, _key(token or ""))
-        if not _live(row, now):
+        # the session row, its person and their roles in one statement (it runs on every request)
+        found = session.execute(
+            select(WebSession, User).join(User, User.id == WebSession.user_id)
+            .options(joinedload(User.grants), joinedload(User.unit)).where(WebSession.id == _key(token or ""))
+        ).unique().first()
+        if found is None or not _live(found[0], now):
             return None
-        user = person_with_roles(session, row.user_id)
-        if user is None or not user.active:
+        row, user = found
+        if not user.active:
             return None
         count = session.execute(select(func.count(InboxTask.id)).where(visible_to(user))).scalar_one()
         stale = now - row.last_seen_at > TOUCH_EVERY

@@ -47,9 +47,8 @@ def assign(session: Session, item: Item, lane_role: str, excluded: frozenset[int
 def reviewed_records(session: Session, item_id: int, gate_bpmn_id: str, reviewed: list[str]) -> list[TaskRecord]:
     """The work a gate reviews: the reviewed steps done since this gate last decided (so a
     resubmission after 退回 is reviewed afresh); without `reviewed`, every user step."""
-    last_decision = session.execute(
-        select(func.max(TaskRecord.id)).where(TaskRecord.item_id == item_id, TaskRecord.bpmn_id == gate_bpmn_id)
-    ).scalar() or 0
+    last_decision = select(func.coalesce(func.max(TaskRecord.id), 0)).where(
+        TaskRecord.item_id == item_id, TaskRecord.bpmn_id == gate_bpmn_id).scalar_subquery()
     query = select(TaskRecord).where(
         TaskRecord.item_id == item_id, TaskRecord.id > last_decision, TaskRecord.outcome == "completed",
         TaskRecord.completed_by.is_not(None),
