@@ -16,7 +16,7 @@ from sqlalchemy import select
 from engine.errors import InvalidInput
 from engine.store import audit
 from engine.store.filestore import ContentStore
-from engine.store.models import Document, EvidenceFile
+from engine.store.models import Base, Document, EvidenceFile
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -43,6 +43,15 @@ def _unreferenced(store: ContentStore, referenced: set[str], cutoff: datetime) -
     return old, recent
 
 
+def _awaited_uploads(session) -> set[str]:
+    """Ledgers that an import job queued and not yet finished still needs (engine/ledger/xlsx/jobs.py;
+    its table is read by name so that the store needs nothing of the ledger package)."""
+    jobs = Base.metadata.tables.get("import_jobs")
+    if jobs is None:
+        return set()
+    return set(session.execute(select(jobs.c.sha256).where(jobs.c.finished_at.is_(None))).scalars())
+
+
 def prune_files(engine: Engine, grace: timedelta = GRACE, dry_run: bool = False, actor: str | None = None) -> dict:
     """Remove (or with `dry_run` only list) stored files that no row refers to and that are older than
     `grace`. Returns counts and bytes per store; a run that removed files is in the audit log."""
@@ -53,7 +62,7 @@ def prune_files(engine: Engine, grace: timedelta = GRACE, dry_run: bool = False,
         referenced = {
             "evidence": set(session.execute(select(EvidenceFile.sha256).distinct()).scalars()),
             "documents": set(session.execute(select(Document.sha256).distinct()).scalars()),
-            "uploads": set(),  # an upload is only ever waiting for its confirmation
+            "uploads": _awaited_uploads(session),  # else an upload only waits for its confirmation
         }
     stores = {"evidence": engine.evidence.files, "documents": engine.closure_files, "uploads": engine.uploads}
     candidates, recent = [], 0

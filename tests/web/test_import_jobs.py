@@ -76,3 +76,23 @@ def test_a_job_refused_in_the_background_writes_nothing_and_says_why(engine):
     assert refused.status_code == 400 and "未导入" in text and "序号「3」" in text
     assert [i["title"] for i in list_items(engine, round_name)] == ["手工添加的问题"]
     web_engine.close()
+
+
+def test_pruning_keeps_the_ledger_a_queued_job_still_needs(engine):
+    from datetime import timedelta
+
+    from engine.store.file_prune import prune_files
+
+    round_name = new_round(engine)
+    round_id = get_round(engine, round_name)["id"]
+    app = create_app({"TESTING": True, "RECTIFY_SETTINGS": replace(engine.settings, outbox_dispatch="deferred")})
+    web_engine, client = app.extensions["rectify"], app.test_client()
+    Auth(client).login("周婷")
+    queued = _confirm(client, round_id, _previewed(client, round_id))
+    with web_engine.clock.pinned(web_engine.clock.now() + timedelta(days=3)):  # the worker was down for days
+        assert prune_files(web_engine)["removed"]["uploads"]["files"] == 0
+    web_engine.outbox.run()
+    assert client.get(queued.headers["Location"]).status_code == 302  # imported
+    with web_engine.clock.pinned(web_engine.clock.now() + timedelta(days=3)):
+        assert prune_files(web_engine)["removed"]["uploads"]["files"] == 1  # done: now it may go
+    web_engine.close()
