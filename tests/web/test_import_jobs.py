@@ -24,6 +24,15 @@ def _previewed(client, round_id: int) -> str:
     return re.search(r'name="sha256" value="([0-9a-f]{64})"', page).group(1)
 
 
+def _office(engine, dispatch: str):
+    """A round, and the app with background work dispatched as given, 整改办 signed in."""
+    round_name = new_round(engine)
+    app = create_app({"TESTING": True, "RECTIFY_SETTINGS": replace(engine.settings, outbox_dispatch=dispatch)})
+    client = app.test_client()
+    Auth(client).login("周婷")
+    return round_name, get_round(engine, round_name)["id"], app.extensions["rectify"], client
+
+
 def _confirm(client, round_id: int, sha: str):
     return client.post(f"/rounds/{round_id}/import/confirm",
                        data={"sha256": sha, "file_name": "台账.xlsx", "csrf_token": csrf_token(client, "/rounds")})
@@ -61,11 +70,7 @@ def test_the_confirmation_answers_before_the_import_and_the_page_follows_it(engi
 
 
 def test_a_job_refused_in_the_background_writes_nothing_and_says_why(engine):
-    round_name = new_round(engine)
-    round_id = get_round(engine, round_name)["id"]
-    app = create_app({"TESTING": True, "RECTIFY_SETTINGS": replace(engine.settings, outbox_dispatch="deferred")})
-    web_engine, client = app.extensions["rectify"], app.test_client()
-    Auth(client).login("周婷")
+    round_name, round_id, web_engine, client = _office(engine, "deferred")
     queued = _confirm(client, round_id, _previewed(client, round_id))
     # meanwhile someone adds a problem numbered 3 by hand
     add_item(engine, round_name, NewItem(number="3", title="手工添加的问题", category="立行立改", unit="财务科", person="张伟",
@@ -83,11 +88,7 @@ def test_pruning_keeps_the_ledger_a_queued_job_still_needs(engine):
 
     from engine.store.file_prune import prune_files
 
-    round_name = new_round(engine)
-    round_id = get_round(engine, round_name)["id"]
-    app = create_app({"TESTING": True, "RECTIFY_SETTINGS": replace(engine.settings, outbox_dispatch="deferred")})
-    web_engine, client = app.extensions["rectify"], app.test_client()
-    Auth(client).login("周婷")
+    _, round_id, web_engine, client = _office(engine, "deferred")
     queued = _confirm(client, round_id, _previewed(client, round_id))
     with web_engine.clock.pinned(web_engine.clock.now() + timedelta(days=3)):  # the worker was down for days
         assert prune_files(web_engine)["removed"]["uploads"]["files"] == 0
