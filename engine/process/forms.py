@@ -3,6 +3,7 @@ in Chinese that name the field."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -88,8 +89,28 @@ def _message(schema: dict, error) -> tuple[str, str]:
     return key, text
 
 
-def validate(schema: dict, data: Any) -> dict:
-    """Return `data` if it satisfies the form; otherwise raise InvalidInput with one message per field."""
+# Item facts a form may compare its dates with: `"x-not-after": "deadline"` on a date field.
+CONTEXT_LABELS = {"deadline": "整改时限"}
+
+
+def _not_after(schema: dict, data: dict, context: dict, errors: dict[str, str]) -> None:
+    for name, prop in (schema.get("properties") or {}).items():
+        limit_name = prop.get("x-not-after") if isinstance(prop, dict) else None
+        limit, value = context.get(limit_name), data.get(name)
+        if limit is None or not isinstance(value, str) or name in errors:
+            continue
+        try:
+            day = date.fromisoformat(value[:10])
+        except ValueError:
+            continue
+        if day > limit:
+            errors[name] = (f"「{prop.get('title', name)}」不得晚于{CONTEXT_LABELS.get(limit_name, limit_name)}"
+                            f"（{limit.isoformat()}）；如需延后，请先申请延期")
+
+
+def validate(schema: dict, data: Any, context: dict | None = None) -> dict:
+    """Return `data` if it satisfies the form; otherwise raise InvalidInput with one message per field.
+    `context` gives the item facts that `x-not-after` fields are compared with (e.g. its deadline)."""
     if not isinstance(data, dict):
         raise InvalidInput("表单数据必须是一个对象", {"_form": "表单数据必须是 JSON 对象"})
     validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
@@ -97,6 +118,7 @@ def validate(schema: dict, data: Any) -> dict:
     for error in sorted(validator.iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.validator)):
         key, text = _message(schema, error)
         errors.setdefault(key, text)
+    _not_after(schema, data, context or {}, errors)
     if errors:
         raise InvalidInput("表单填写有误", errors)
     return data

@@ -96,7 +96,7 @@ def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: 
         field = files_field(schema)
         if stored:
             data = {**data, field: _merge_evidence(data.get(field, []), [s.as_data() for s in stored])}
-        validate(schema, data)
+        validate(schema, data, {"deadline": item.deadline})
         _check_evidence_known(session, item.id, data.get(field), stored)
 
         signature = None
