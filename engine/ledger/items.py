@@ -13,7 +13,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.ledger.lights import LIGHT_TEXT
 from engine.ledger.refs import LedgerRefs, Resolved
 from engine.ledger.rounds import find_round
-from engine.process.instances import start_instance
+from engine.process.instances import honours_third_party, start_instance
 from engine.store import audit
 from engine.store.models import CATEGORIES, STATUS_OPEN, Item, Round, User, person_with_roles
 
@@ -60,6 +60,9 @@ def create_item(engine: Engine, session: Session, round_: Round, new: NewItem) -
     """Create the item (and the unit, people and aspect it names, if new) and start its path, inside
     the caller's transaction."""
     check_new_item(new)
+    if new.third_party and not honours_third_party(session, new.category):
+        raise InvalidInput("该类别的整改流程没有第三方评估环节",
+                           {"third_party": f"「{new.category}」的流程不含第三方评估，不能要求第三方评估"})
     if session.execute(select(Item.id).where(Item.round_id == round_.id, Item.number == new.number.strip())).first():
         raise InvalidInput(f"序号「{new.number}」在本轮次中已存在", {"number": "序号重复"})
     refs = LedgerRefs(session, round_)

@@ -62,6 +62,12 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+def honours_third_party(session: Session, category: str) -> bool:
+    """Whether the current process of `category` reads `needs_third_party` (has a 第三方评估 step):
+    the flag is refused for a path that would silently ignore it."""
+    return "needs_third_party" in current_version(session, PROCESS_OF_CATEGORY[category]).bpmn_xml
+
+
 def initial_data(engine: Engine, item: Item) -> dict:
     """Process variables every path starts with (workflows/README.md lists them)."""
     return {

@@ -45,7 +45,8 @@ def test_export_then_import_into_a_new_round_reproduces_the_items(staffed_round)
     rows = ledger_rows()
     rows[0]["问题"], rows[1]["问题描述"], rows[2]["完成标准"] = "=SUM(A1)", '=HYPERLINK("http://x","点我")', "+1-1"
     for row in rows:
-        row["是否公开"], row["需第三方评估"] = ("否", "是") if row["序号"] in (4, 9) else ("是", "否")
+        row["是否公开"] = "否" if row["序号"] in (4, 9) else "是"
+        row["需第三方评估"] = "是" if row["序号"] in (5, 10) else "否"  # 限期整改 items: its path has the step
     apply_import(engine, ROUND, workbook_bytes(rows, HEADER + FLAGS))
 
     exported = export_ledger(engine, ROUND)

@@ -18,6 +18,7 @@ from engine.ledger.items import insert_item
 from engine.ledger.refs import LedgerRefs, Resolved
 from engine.ledger.rounds import find_round
 from engine.ledger.xlsx.sheet import LedgerRow, LedgerSheet, Problem, read_ledger
+from engine.process.instances import honours_third_party
 from engine.store import audit
 from engine.store.models import Item, Round
 
@@ -86,6 +87,10 @@ def _plan(session: Session, round_: Round, sheet: LedgerSheet) -> tuple[ImportPl
         select(Item.number).where(Item.round_id == round_.id, Item.number.in_(numbers))).scalars()) if numbers else set()
     plan.problems += [Problem(f"序号「{number}」在轮次「{round_.name}」中已存在", row, "序号")
                       for row, number in sheet.numbers if number in taken]
+    wanted = {r.item.category for r in sheet.rows if r.item.third_party}
+    ignored = {c for c in wanted if not honours_third_party(session, c)}
+    plan.problems += [Problem(f"「{r.item.category}」的流程不含第三方评估，不能要求第三方评估", r.row, "需第三方评估")
+                      for r in sheet.rows if r.item.third_party and r.item.category in ignored]
     plan.problems.sort(key=lambda p: (p.row or 0))
     refs = LedgerRefs(session, round_)
     refs.load({r.item.unit for r in sheet.rows}, {n for r in sheet.rows for n in (r.item.person, r.item.leader)})
