@@ -11,7 +11,10 @@ from engine.events import ImportQueued, ItemClosed
 from engine.ledger.lights import LightRules
 from engine.ledger.xlsx.jobs import RunImport
 from engine.outbox import Outbox
-from engine.people import sessions as _sessions  # noqa: F401  (tables of the schema defined beside their logic)
+
+# Tables defined beside their logic, registered here so that importing the Engine knows the whole
+# schema (migrations, backups and the schema test rely on it).
+from engine.people import sessions as _sessions  # noqa: F401
 from engine.people import throttle as _throttle  # noqa: F401
 from engine.process.bpmn import ProcessRuntime
 from engine.store import audit

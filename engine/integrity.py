@@ -58,11 +58,9 @@ def _check_seals(session, sealed: dict, report: IntegrityReport) -> None:
     for row in session.execute(select(TaskRecord).order_by(TaskRecord.id)).scalars():
         count += 1
         digest = tasks.pop(row.task_id, None)
-        values = {c: getattr(row, c) for c in ("task_id", "instance_id", "item_id", "bpmn_id", "name", "kind",
-                                               "outcome", "completed_by", "completed_at", "data")}
         if digest is None:
             report.fail(f"办理记录第 {row.id} 行（问题 {row.item_id}「{row.name}」）没有封存记录：不是由系统写入的")
-        elif audit.task_record_digest(values) != digest:
+        elif audit.task_record_digest(row) != digest:
             report.fail(f"办理记录第 {row.id} 行（问题 {row.item_id}「{row.name}」）与封存时不同：已被改动")
     for task_id in tasks:
         report.fail(f"封存的办理记录（任务 {task_id}）已从数据库中删除")
@@ -108,9 +106,7 @@ def key_history(engine: Engine) -> bool:
         if head is not None and head.keyed_from is not None:
             return False
         for row in session.execute(select(TaskRecord)).scalars():
-            audit.seal(session, "task_records", row.task_id, audit.task_record_digest(
-                {c: getattr(row, c) for c in ("task_id", "instance_id", "item_id", "bpmn_id", "name", "kind", "outcome",
-                                              "completed_by", "completed_at", "data")}))
+            audit.seal(session, "task_records", row.task_id, audit.task_record_digest(row))
         for row in session.execute(select(Signature)).scalars():
             audit.seal(session, "signatures", row.task_id, row.digest)
         audit.append(session, "audit.keyed", "audit", "*", "init-db")

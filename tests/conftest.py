@@ -16,21 +16,13 @@ import pytest
 os.environ.setdefault("RECTIFY_PASSWORD_PROFILE", "test")
 # One audit key for the run: databases are copied from a template into fresh instance folders.
 os.environ.setdefault("RECTIFY_AUDIT_KEY", "5e" * 32)
-from sqlalchemy import create_engine, inspect, make_url, text
+from helpers import PG_SERVER, in_schema
+from sqlalchemy import create_engine, inspect, text
 
 from engine import Engine, Settings
 from engine.process.deploy import deploy_defaults
 from engine.store.models import Base
 from engine.store.schema import upgrade
-
-PG_SERVER = os.environ.get("RECTIFY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def in_schema(url: str, schema: str) -> str:
-    """`url` with `schema` as its search_path, after any options the URL already has (the last one counts)."""
-    parsed = make_url(url)
-    options = " ".join(filter(None, [parsed.query.get("options"), f"-csearch_path={schema}"]))
-    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
 def settings_for(url: str, instance: Path) -> Settings:

@@ -1,11 +1,14 @@
 """Helpers to drive items through their paths in tests, the way people would."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import tempfile
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import make_url
 
 from engine.config import Settings
 from engine.demo import DEMO_USERS
@@ -121,3 +124,14 @@ def without_triggers(engine, table, *statements):
             conn.execute(text(sql), params)
         if not engine.db.is_sqlite:  # the schema is shared by the run's later tests
             conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+
+
+# PostgreSQL for the tests: the server, and a URL that puts a connection in a schema of its own.
+PG_SERVER = os.environ.get("RECTIFY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def in_schema(url: str, schema: str) -> str:
+    """`url` with `schema` as its search_path, after any options the URL already has (the last one counts)."""
+    parsed = make_url(url)
+    options = " ".join(filter(None, [parsed.query.get("options"), f"-csearch_path={schema}"]))
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)

@@ -45,10 +45,14 @@ def head_mac(key: bytes, count: int, last_hash: str, keyed_from: int | None) -> 
     return mac(key, {"head": True, "count": count, "last_hash": last_hash, "keyed_from": keyed_from})
 
 
-def task_record_digest(row: dict) -> str:
-    """What a task record's seal covers: every field of the row."""
-    return digest_of({k: row.get(k) for k in ("task_id", "instance_id", "item_id", "bpmn_id", "name", "kind",
-                                               "outcome", "completed_by", "completed_at", "data")})
+TASK_RECORD_FIELDS = ("task_id", "instance_id", "item_id", "bpmn_id", "name", "kind", "outcome", "completed_by",
+                      "completed_at", "data")
+
+
+def task_record_digest(row) -> str:
+    """What a task record's seal covers: every field of the row (a TaskRecord or the dict inserted)."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    return digest_of({k: get(k) for k in TASK_RECORD_FIELDS})
 
 
 def seal(session: Session, table: str, row_key: str, digest: str) -> None:

@@ -36,11 +36,7 @@ KEY_PATHS = ("keys", "signing", "secret_key")  # instance entries that are secre
 
 
 def _tables():
-    import engine.ledger.xlsx.jobs  # noqa: F401  (tables registered by their modules)
-    import engine.people.sessions  # noqa: F401
-    import engine.people.throttle  # noqa: F401
-    import engine.store.outbox  # noqa: F401
-
+    """Every table: an Engine exists, and importing it registered them all (engine/core.py)."""
     return Base.metadata.sorted_tables
 
 

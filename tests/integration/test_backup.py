@@ -39,14 +39,9 @@ def _other_kind(engine, tmp_path, request) -> str:
     """An empty database of the kind `engine` is not: SQLite for PostgreSQL, a schema of its own on
     the test server for SQLite (dropped after the test)."""
     import secrets
-    from importlib.util import module_from_spec, spec_from_file_location
 
+    from helpers import PG_SERVER, in_schema
     from sqlalchemy import create_engine, text
-
-    spec = spec_from_file_location("tests_conftest", ROOT / "tests" / "conftest.py")  # the top one, not ours
-    top = module_from_spec(spec)
-    spec.loader.exec_module(top)
-    PG_SERVER, in_schema = top.PG_SERVER, top.in_schema  # noqa: N806
 
     if not engine.db.is_sqlite:
         return f"sqlite:///{tmp_path / 'restored.db'}"

@@ -3,11 +3,8 @@ RECTIFY_DATABASE_URL when called from the alembic command line."""
 from alembic import context
 from sqlalchemy import create_engine
 
+import engine.core  # noqa: F401  (importing the Engine registers every table, wherever it is defined)
 from engine.config import Settings
-from engine.ledger.xlsx import jobs as _jobs  # noqa: F401  (registers the import_jobs table)
-from engine.people import sessions as _sessions  # noqa: F401  (registers the web_sessions table)
-from engine.people import throttle as _throttle  # noqa: F401  (registers the login_failures table)
-from engine.store import outbox as _outbox  # noqa: F401  (registers the outbox table)
 from engine.store.models import Base
 
 config = context.config
