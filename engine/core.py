@@ -8,12 +8,13 @@ from engine.clock import CLOCK, Clock
 from engine.closure.records import RecordOnClose
 from engine.config import Settings
 from engine.events import ImportQueued, ItemClosed
-from engine.ledger.lights import LightRules
-from engine.ledger.xlsx.jobs import RunImport
-from engine.outbox import Outbox
 
 # Tables defined beside their logic, registered here so that importing the Engine knows the whole
 # schema (migrations, backups and the schema test rely on it).
+from engine.ledger import activities as _activities  # noqa: F401
+from engine.ledger.lights import LightRules
+from engine.ledger.xlsx.jobs import RunImport
+from engine.outbox import Outbox
 from engine.people import sessions as _sessions  # noqa: F401
 from engine.people import throttle as _throttle  # noqa: F401
 from engine.process.bpmn import ProcessRuntime

@@ -1,6 +1,7 @@
 """巡察轮次 (rounds): create, edit, find and show a round and the free text of its progress report."""
 from __future__ import annotations
 
+import calendar
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -32,13 +33,27 @@ ROUND_FIELDS = {  # round_view key -> (model attribute, label, kind)
     "report_next_steps": ("report_next_steps", "下一步工作打算", "text"),
     "report_contact": ("report_contact", "联系方式", "text"), "report_issuer": ("report_issuer", "发布单位", "text"),
     "report_date": ("report_date", "发布日期", "date"),
+    "deploying_authority": ("deploying_authority", "部署机关", "text"),
+    "feedback_recipient": ("feedback_recipient", "反馈对象（党组织）", "text"),
+    "close_target": ("close_target", "销号率目标（%）", "percent"),
+    "upward_due": ("upward_due", "整改情况报告报送时限", "date"),
+    "upward_sent_on": ("upward_sent_on", "整改情况报告报送日期", "date"),
+    "upward_recipient": ("upward_recipient", "整改情况报告主送机关", "text"),
+    "upward_plan": ("upward_plan", "整改方案总体情况", "text"),
 }
-REPORT_TEXT_FIELDS = ("report_practices", "report_next_steps", "report_contact", "report_issuer", "report_date")
+REPORT_TEXT_FIELDS = ("report_practices", "report_next_steps", "report_contact", "report_issuer", "report_date",
+                      "deploying_authority", "feedback_recipient", "close_target", "upward_due", "upward_sent_on",
+                      "upward_recipient", "upward_plan")
 
 
 def _round_value(key: str, value):
     """A round field's value checked and normalised (dates may be given as YYYY-MM-DD)."""
     _, label, kind = ROUND_FIELDS[key]
+    if kind == "percent":
+        text = str(value if value is not None else "").strip().rstrip("%％")
+        if not text.isdigit() or not 1 <= int(text) <= 100:
+            raise InvalidInput(f"「{label}」应为 1–100 的整数", {key: f"「{label}」应为 1–100 的整数：{value}"})
+        return int(text)
     if kind in ("date", "required_date"):
         if value in (None, "") and kind == "date":
             return None
@@ -73,7 +88,9 @@ def add_round(engine: Engine, name: str, group: str, body: str, feedback_date: d
         round_ = Round(name=name.strip(), inspection_group=group.strip(), inspected_body=body.strip(),
                        feedback_date=feedback_date, inspection_start=inspection_start,
                        inspection_end=inspection_end, created_at=CLOCK.now(),
-                       report_practices="", report_next_steps="", report_contact="", report_issuer="")
+                       report_practices="", report_next_steps="", report_contact="", report_issuer="",
+                       deploying_authority="", feedback_recipient="", close_target=95, upward_recipient="",
+                       upward_plan="")
         for key, value in report_text.items():
             setattr(round_, ROUND_FIELDS[key][0], _round_value(key, value))
         session.add(round_)
@@ -120,7 +137,29 @@ def round_view(round_: Round) -> dict:
             "inspection_start": iso(round_.inspection_start), "inspection_end": iso(round_.inspection_end),
             "report_practices": round_.report_practices or "", "report_next_steps": round_.report_next_steps or "",
             "report_contact": round_.report_contact or "", "report_issuer": round_.report_issuer or "",
-            "report_date": iso(round_.report_date)}
+            "report_date": iso(round_.report_date),
+            "deploying_authority": round_.deploying_authority or "", "feedback_recipient": round_.feedback_recipient or "",
+            "close_target": round_.close_target if round_.close_target is not None else 95,
+            "upward_due": iso(round_.upward_due), "upward_due_effective": upward_due(round_).isoformat(),
+            "upward_sent_on": iso(round_.upward_sent_on), "upward_recipient": round_.upward_recipient or "",
+            "upward_plan": round_.upward_plan or "", "issuer": issuer_of(round_)}
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it has no such day: 12-31 + 2 → 02-28)."""
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def upward_due(round_: Round) -> date:
+    """When the 整改情况报告 is due: the round's own date, else two months after feedback."""
+    return round_.upward_due or add_months(round_.feedback_date, 2)
+
+
+def issuer_of(round_: Round) -> str:
+    """Who issues the round's documents: the 发布单位 given, else the Party organisation fed back to, else the body."""
+    return round_.report_issuer or round_.feedback_recipient or round_.inspected_body
 
 
 def find_round(session: Session, name_or_id: str | int) -> Round:

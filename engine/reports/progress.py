@@ -1,8 +1,9 @@
 """整改进展情况公布 (docs/domain.md, documents): the public progress report of a round, as plain values, as HTML (a
 standalone page, also served as the web page) and as PDF.
 
-Shape: title; opening paragraph (who inspected whom, when, when feedback was given); 一、整改主要做法
-(the round's text); 二、问题整改进展情况 with a count, then by aspect `（一）…` in ledger order, each
+Shape: title (naming the issuer, as the closing does); opening paragraph (who deployed the inspection,
+who inspected whom and when, to which Party organisation feedback was given, 按照党务公开原则); 一、整改主要做法
+(the figures of the round's recorded work, then the round's text); 二、问题整改进展情况 with a count, then by aspect `（一）…` in ledger order, each
 published problem as `1.关于“问题”问题的整改情况。` followed by what was done and its status; 三、下一步工作打算 (the round's text); the contact line;
 the issuing body and date. A text section the office left empty is left out and the others renumbered.
 
@@ -33,9 +34,10 @@ from sqlalchemy import select
 
 from engine import render
 from engine.clock import CLOCK
+from engine.ledger.activities import activity_figures, round_activities
 from engine.ledger.items import ITEM_LOAD_OPTIONS
 from engine.ledger.round_facts import running_items, under_observation, work_records
-from engine.ledger.rounds import find_round, round_view
+from engine.ledger.rounds import find_round, issuer_of, round_view
 from engine.process.bpmn import step_id
 from engine.process.deploy import all_task_specs
 from engine.process.instances import version_spec
@@ -77,6 +79,23 @@ def sentence(text) -> str:
     if joined and joined[-1] in "；;，,：:":
         joined = joined[:-1]
     return joined + "。" if joined and joined[-1] not in _END_PUNCTUATION else joined
+
+
+def title_lines(issuer: str, group: str, subject: str, width: int = 20) -> list[str]:
+    """A document title broken where it reads well, each line within `width` characters where it can:
+    中共××委员会 / 关于市委第三巡察组巡察反馈意见 / 整改情况的报告."""
+    whole = f"{issuer}关于{group}巡察反馈意见{subject}"
+    if len(whole) <= width:
+        return [whole]
+    if len(f"{issuer}关于{group}") <= width:
+        return [f"{issuer}关于{group}", f"巡察反馈意见{subject}"]
+    tail = f"关于{group}巡察反馈意见{subject}"
+    return [issuer, tail] if len(tail) <= width else [issuer, f"关于{group}巡察反馈意见", subject]
+
+
+def aspect_title(title: str) -> str:
+    """An aspect's title without the ordinal the ledger may have given it (（一）, 一、, 1.)."""
+    return _ORDINAL_PREFIX.sub("", title)
 
 
 def paragraphs(text: str) -> list[str]:
@@ -128,7 +147,8 @@ def done_text(records: list[dict], unit: str, deadline: date) -> str:
     return "".join(p for p in parts if p)
 
 
-def _opening(round_: Round) -> str:
+def inspection_sentence(round_: Round) -> str:
+    """根据市委统一部署，2026年3月1日至4月30日，市委第一巡察组对…进行了巡察。2026年5月20日，巡察组向…党委反馈了巡察意见。"""
     group, body = round_.inspection_group, round_.inspected_body
     if round_.inspection_start and round_.inspection_end:
         when = date_range(round_.inspection_start, round_.inspection_end) + "，"
@@ -136,20 +156,30 @@ def _opening(round_: Round) -> str:
         when = f"{chinese_date(round_.inspection_start)}起，"
     else:
         when = ""
-    return (f"根据巡察工作统一部署，{when}{group}对{body}进行了巡察。{chinese_date(round_.feedback_date)}，"
-            f"{group}向{body}反馈了巡察意见。按照巡察整改工作有关要求，现将巡察整改进展情况予以公布。")
+    authority = (round_.deploying_authority or "").strip() or "巡察工作"
+    recipient = (round_.feedback_recipient or "").strip() or body
+    return (f"根据{authority}统一部署，{when}{group}对{body}进行了巡察。{chinese_date(round_.feedback_date)}，"
+            f"{group}向{recipient}反馈了巡察意见。")
 
 
-def _public_steps(engine: Engine, session, records: dict[int, list[dict]]) -> dict[int, list[dict]]:
-    """Each item's recorded step data without the steps of the 纪检监察 lane (accountability)."""
+def _opening(round_: Round) -> str:
+    return inspection_sentence(round_) + "按照党务公开原则和巡察整改工作有关要求，现将巡察整改进展情况予以公布。"
+
+
+def split_accountability(engine: Engine, session, records: dict[int, list[dict]]) -> tuple[dict, dict]:
+    """Each item's recorded steps (round_facts.work_records) split into (the rectification steps'
+    data, the accountability steps' records): a step is accountability when its lane is 纪检监察."""
     versions = {r["version_id"] for steps in records.values() for r in steps}
     internal = set()
     for version_id in versions:
         spec = version_spec(engine, session, version_id)
         internal |= {(version_id, step_id(t)) for t in all_task_specs(spec.spec, spec.subprocess_specs)
                      if (getattr(t, "lane", None) or "") == DISCIPLINE}
-    return {item_id: [r["data"] for r in steps if (r["version_id"], r["bpmn_id"]) not in internal]
-            for item_id, steps in records.items()}
+    public, accountability = {}, {}
+    for item_id, steps in records.items():
+        public[item_id] = [r["data"] for r in steps if (r["version_id"], r["bpmn_id"]) not in internal]
+        accountability[item_id] = [r for r in steps if (r["version_id"], r["bpmn_id"]) in internal]
+    return public, accountability
 
 
 def _aspects(items: list[Item], records, running) -> tuple[list[dict], dict]:
@@ -158,7 +188,7 @@ def _aspects(items: list[Item], records, running) -> tuple[list[dict], dict]:
     for item in items:
         key = item.aspect_id
         if key not in groups:
-            title = _ORDINAL_PREFIX.sub("", item.aspect.title) if item.aspect else "其他问题"
+            title = aspect_title(item.aspect.title) if item.aspect else "其他问题"
             groups[key] = {"title": title, "problems": [], "position": item.aspect.position if item.aspect else 10**9}
         status = status_text(item.status, under_observation(item, running))
         counts["published"] += 1
@@ -194,15 +224,17 @@ def progress_report(engine: Engine, round_ref: str | int) -> dict:
         items = session.execute(
             select(Item).where(Item.round_id == round_.id, Item.publish.is_(True)).order_by(Item.id)
             .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
-        records = _public_steps(engine, session, work_records(session, round_.id))
+        records, _ = split_accountability(engine, session, work_records(session, round_.id))
         running = running_items(session, round_.id)
         aspects, counts = _aspects(items, records, running)
         day = round_.report_date or engine.lights.local_date(CLOCK.now())
-        issuer = round_.report_issuer or round_.inspected_body
-        # The title breaks where it reads well: the issuer and the group, then what it is about.
-        title_lines = [f"{round_.inspected_body}关于{round_.inspection_group}", "巡察反馈意见整改进展情况的通报"]
+        issuer = issuer_of(round_)
+        # The title names who issues it, as the closing does.
+        title = title_lines(issuer, round_.inspection_group, "整改进展情况的通报")
+        figures = activity_figures(round_activities(session, round_.id))
         sections = [
-            {"title": "整改主要做法", "paragraphs": paragraphs(round_.report_practices), "aspects": []},
+            {"title": "整改主要做法", "paragraphs": [p for p in [figures] if p] + paragraphs(round_.report_practices),
+             "aspects": []},
             {"title": "问题整改进展情况", "paragraphs": [_summary(chinese_date(day), counts)], "aspects": aspects},
             {"title": "下一步工作打算", "paragraphs": paragraphs(round_.report_next_steps), "aspects": []},
         ]
@@ -211,7 +243,7 @@ def progress_report(engine: Engine, round_ref: str | int) -> dict:
             section["heading"] = f"{chinese_number(n)}、{section.pop('title')}"
         contact = (round_.report_contact or "").strip()
         return {
-            "round": round_view(round_), "title": "".join(title_lines), "title_lines": title_lines, "opening": _opening(round_), "sections": sections,
+            "round": round_view(round_), "title": "".join(title), "title_lines": title, "opening": _opening(round_), "sections": sections,
             "contact": (f"欢迎广大干部群众对巡察整改落实情况进行监督。如有意见建议，请及时向我们反映。联系方式：{contact}"
                         + ("" if contact[-1] in _END_PUNCTUATION else "。")) if contact else "",
             "issuer": issuer, "date": chinese_date(day), "counts": counts,

@@ -127,6 +127,15 @@ class Round(Base):
     report_contact: Mapped[str] = mapped_column(String(500), default="")  # 联系方式
     report_issuer: Mapped[str] = mapped_column(String(200), default="")  # 发布单位 (default: the inspected body)
     report_date: Mapped[Optional[date]] = mapped_column(Date)
+    # Who deployed the inspection (根据市委统一部署) and the Party organisation it was fed back to (党组/党委).
+    deploying_authority: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    feedback_recipient: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    close_target: Mapped[int] = mapped_column(Integer, default=95, server_default="95")  # 销号率目标, percent
+    # 整改情况报告: sent upward within two months of feedback (upward_due None: feedback date + 2 months).
+    upward_due: Mapped[Optional[date]] = mapped_column(Date)
+    upward_sent_on: Mapped[Optional[date]] = mapped_column(Date)
+    upward_recipient: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    upward_plan: Mapped[str] = mapped_column(Text, default="", server_default="")  # 整改方案: measures, group, timetable
     created_at: Mapped[datetime]
 
 
