@@ -127,8 +127,9 @@ def _work(engine: Engine, session: Session, item: Item, signatures: list[Signatu
 
 def approved_work(engine: Engine, session: Session, item: Item, signatures: list[Signature]) -> list[TaskRecord]:
     """The latest round of the work the closing sign-off reviewed (the steps named in its `reviews`
-    property, or every user step): the officer's measures and results as finally approved. No step
-    names are hard-coded; a resubmission after 退回 replaces the work it resubmits."""
+    property, or every user step): the officer's measures and results, a third-party evaluation's
+    conclusion, as finally approved. No step names are hard-coded; a resubmission after 退回
+    replaces the work it resubmits."""
     done = select(TaskRecord).where(
         TaskRecord.item_id == item.id, TaskRecord.outcome == "completed", TaskRecord.completed_by.is_not(None),
     ).order_by(TaskRecord.id)
@@ -148,12 +149,15 @@ def approved_work(engine: Engine, session: Session, item: Item, signatures: list
     candidates = list(session.execute(query).unique().scalars())
     if not candidates:
         return []
-    # The latest batch: what was done after the last sign-off that preceded the latest piece of work.
-    boundary = session.execute(
-        select(TaskRecord.id).where(TaskRecord.item_id == item.id, TaskRecord.kind == "signoff",
-                                    TaskRecord.id < candidates[-1].id).order_by(TaskRecord.id.desc()).limit(1)
-    ).scalar() or 0
-    return [r for r in candidates if r.id > boundary]
+    gates = list(session.execute(select(TaskRecord.id).where(
+        TaskRecord.item_id == item.id, TaskRecord.kind == "signoff").order_by(TaskRecord.id)).scalars())
+    # Per reviewed step, its latest batch: what was done after the last sign-off that preceded the
+    # step's latest piece of work (a multi-instance step's several records stay together).
+    latest: dict[str, int] = {}
+    for record in candidates:
+        latest[record.bpmn_id] = record.id
+    boundary = {step: max((g for g in gates if g < last), default=0) for step, last in latest.items()}
+    return [r for r in candidates if r.id > boundary[r.bpmn_id]]
 
 
 def _version_id(session: Session, instance_id: int) -> int:
