@@ -11,6 +11,7 @@ from engine.errors import InvalidInput
 from engine.ledger.rounds import update_round_report_text
 from engine.reports.dashboard import dashboard as dashboard_figures
 from engine.reports.progress import progress_report, render_progress_html, render_progress_pdf
+from engine.reports.upward import render_upward_docx, render_upward_pdf, upward_report
 
 
 def _text_option(value: str | None, path: Path | None, option: str) -> str | None:
@@ -28,16 +29,28 @@ def _text_option(value: str | None, path: Path | None, option: str) -> str | Non
 @click.option("--contact", help="联系方式，如 电话 0571-12345678；电子邮箱 …")
 @click.option("--issuer", help="发布单位（默认：被巡察单位）")
 @click.option("--date", "report_date", help="发布日期 YYYY-MM-DD（默认：生成当天）；给空字符串清除")
+@click.option("--deploying-authority", help="部署机关，如 市委（「根据市委统一部署」）")
+@click.option("--feedback-recipient", help="反馈对象（党组织），如 中共市政工程管理处委员会")
+@click.option("--target", "close_target", help="销号率目标（%，默认 95）")
+@click.option("--upward-recipient", help="整改情况报告的主送机关，如 市委巡察工作领导小组")
+@click.option("--upward-due", help="整改情况报告报送时限 YYYY-MM-DD（默认：反馈之日起两个月）；给空字符串清除")
+@click.option("--upward-sent-on", help="整改情况报告已报送的日期 YYYY-MM-DD；给空字符串清除")
+@click.option("--upward-plan", help="整改方案总体情况：措施、领导小组、时间安排（每段一行）")
+@click.option("--upward-plan-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="从 UTF-8 文本文件读取整改方案总体情况")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_obj
 @handled
 def rounds_report_text(ctx, round_name, practices, practices_file, next_steps, next_steps_file, contact, issuer,
-                       report_date, as_json):
-    """设置整改进展情况公布的文字；未给出的项保持不变。"""
+                       report_date, deploying_authority, feedback_recipient, close_target, upward_recipient, upward_due,
+                       upward_sent_on, upward_plan, upward_plan_file, as_json):
+    """设置公布稿和整改情况报告的文字与要素；未给出的项保持不变。"""
     given = {
         "report_practices": _text_option(practices, practices_file, "practices"),
         "report_next_steps": _text_option(next_steps, next_steps_file, "next-steps"),
         "report_contact": contact, "report_issuer": issuer, "report_date": report_date,
+        "deploying_authority": deploying_authority, "feedback_recipient": feedback_recipient,
+        "close_target": close_target, "upward_recipient": upward_recipient, "upward_due": upward_due,
+        "upward_sent_on": upward_sent_on, "upward_plan": _text_option(upward_plan, upward_plan_file, "upward-plan"),
     }
     result = update_round_report_text(ctx.engine(), round_name, actor="cli",
                                       **{k: v for k, v in given.items() if v is not None})
@@ -46,7 +59,11 @@ def rounds_report_text(ctx, round_name, practices, practices_file, next_steps, n
         f"  整改主要做法：{len(r['report_practices'])} 字",
         f"  下一步工作打算：{len(r['report_next_steps'])} 字",
         f"  联系方式：{r['report_contact'] or '—'}",
-        f"  发布单位：{r['report_issuer'] or r['body'] + '（默认）'}  发布日期：{r['report_date'] or '生成当天（默认）'}",
+        f"  发布单位：{r['issuer']}  发布日期：{r['report_date'] or '生成当天（默认）'}",
+        f"  部署机关：{r['deploying_authority'] or '—'}  反馈对象：{r['feedback_recipient'] or r['body'] + '（默认）'}"
+        f"  销号率目标：{r['close_target']}%",
+        f"  整改情况报告：主送 {r['upward_recipient'] or '—'}，报送时限 {r['upward_due_effective']}"
+        f"，{'已于 ' + r['upward_sent_on'] + ' 报送' if r['upward_sent_on'] else '尚未报送'}",
     ]))
 
 
@@ -82,6 +99,10 @@ def _dashboard_text(d: dict) -> str:
         f"（目标 {d['target_rate_text']}，{'已达标' if d['meets_target'] else '未达标'}），超期 {d['overdue']} 个",
         "  灯色：" + "  ".join(f"{light} {n}" for light, n in d["lights"].items()),
         "  平均销号用时：" + (f"{d['average_days_to_close']} 天（自反馈之日起）" if d["average_days_to_close"] is not None else "—"),
+        f"  建章立制：{d['rules']} 项  回头看：{d['lookbacks']['checked']} 个，巩固 {d['lookbacks']['confirmed']} 个，"
+        f"反弹 {d['lookbacks']['rebounded']} 个（反弹率 {d['lookbacks']['rebound_rate_text']}）",
+    ] + ([f"  整改情况报告：报送时限 {d['upward_report']['due']}，{d['upward_report']['text']}"] if d["upward_report"] else []) + [
+
         "  按类别：",
     ]
     lines += [f"    {c['category']}  共 {c['total']}  销号 {c['closed']}  超期 {c['overdue']}  销号率 {c['closing_rate_text']}"
@@ -106,3 +127,23 @@ def dashboard(ctx, round_name, as_json):
     """整改数据看板：销号率、灯色、按类别与单位统计、超期问题、平均销号用时。"""
     figures = dashboard_figures(ctx.engine(), round_name)
     emit(figures | {"id": figures["round"]["id"] if figures["round"] else None}, as_json, _dashboard_text)
+
+
+@report.command("upward")
+@click.option("--round", "round_name", required=True, help="轮次名称或编号")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="输出文件：.pdf 或 .docx（按扩展名）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def report_upward(ctx, round_name, out, as_json):
+    """生成轮次的整改情况报告（向党委、巡察机构报送；内部文件，含问责情况）：PDF 或 .docx。"""
+    kind = out.suffix.lower().lstrip(".")
+    if kind not in ("pdf", "docx"):
+        raise InvalidInput(f"输出文件应以 .pdf 或 .docx 结尾：{out.name}")
+    values = upward_report(ctx.engine(), round_name)
+    out.write_bytes(render_upward_pdf(values) if kind == "pdf" else render_upward_docx(values))
+    emit({"id": values["round"]["id"], "round": values["round"]["name"], "file": str(out), "format": kind,
+          "counts": values["counts"]}, as_json,
+         lambda r: f"已生成 {r['file']}：问题 {r['counts']['problems']} 个（已完成整改 {r['counts']['closed']} 个），"
+                   f"问责 {r['counts']['accountability']} 项")

@@ -11,6 +11,7 @@ from engine.cli.base import emit, fail, handled, main
 from engine.ledger.rounds import get_round
 from engine.ledger.xlsx.export import export_ledger
 from engine.ledger.xlsx.importing import LedgerRefused, apply_import, preview_import
+from engine.ledger.xlsx.lists import three_lists
 
 
 @main.group()
@@ -84,15 +85,28 @@ def ledger_import(ctx, file, round_name, dry_run, allow_role_changes, as_json):
 @ledger.command("export")
 @click.option("--round", "round_name", required=True, help="轮次名称或编号")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.option("--lists", "as_lists", is_flag=True, help="导出三张清单（问题清单、任务清单、责任清单）而非台账")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_obj
 @handled
-def ledger_export(ctx, round_name, file, as_json):
-    """导出轮次的问题台账到 FILE.xlsx（含状态、灯色、当前环节、销号日期、最后签字人）。"""
+def ledger_export(ctx, round_name, file, as_lists, as_json):
+    """导出轮次的问题台账到 FILE.xlsx（含状态、灯色、当前环节、销号日期、最后签字人）；加 --lists 则导出三张清单。"""
     engine = ctx.engine()
     round_ = get_round(engine, round_name)
-    data = export_ledger(engine, round_["id"])
+    if as_lists:
+        lists = three_lists(engine, round_["id"])
+        data, extra, text = lists.xlsx(), {"lists": lists.counts}, _lists_text
+    else:
+        data, extra, text = export_ledger(engine, round_["id"]), {}, _ledger_text
     file.write_bytes(data)
-    emit({"id": round_["id"], "round": round_["name"], "file": str(file), "bytes": len(data)}, as_json,
-         lambda r: f"已导出轮次「{r['round']}」的台账到 {r['file']}")
+    emit({"id": round_["id"], "round": round_["name"], "file": str(file), "bytes": len(data)} | extra, as_json, text)
 
+
+def _ledger_text(r: dict) -> str:
+    return f"已导出轮次「{r['round']}」的台账到 {r['file']}"
+
+
+def _lists_text(r: dict) -> str:
+    counts = r["lists"]
+    return (f"已导出轮次「{r['round']}」的三张清单到 {r['file']}"
+            f"（问题 {counts['问题清单']} 条，任务 {counts['任务清单']} 条，责任 {counts['责任清单']} 条）")

@@ -8,7 +8,7 @@ from collections import defaultdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.store.models import STATUS_CLOSED, InboxTask, Item, ProcessInstance, Signature, TaskRecord
+from engine.store.models import STATUS_CLOSED, InboxTask, Item, ProcessInstance, Signature, TaskRecord, User
 
 UNDER_OBSERVATION = "回头看观察期"
 FINISHED = "已办结"
@@ -48,16 +48,20 @@ def last_signers(session: Session, round_id: int | None) -> dict[int, str]:
 
 def work_records(session: Session, round_id: int | None) -> dict[int, list[dict]]:
     """Item id -> its completed (non sign-off) user steps in the order they were done, each as
-    {"data", "bpmn_id", "version_id"} (the step's process version, to tell which lane it was in)."""
+    {"data", "bpmn_id", "version_id", "step", "by", "at"} (the step's process version, to tell which
+    lane it was in; its name, who did it and when)."""
     rows = session.execute(_in_round(
-        select(TaskRecord.item_id, TaskRecord.data, TaskRecord.bpmn_id, ProcessInstance.version_id)
+        select(TaskRecord.item_id, TaskRecord.data, TaskRecord.bpmn_id, ProcessInstance.version_id, TaskRecord.name,
+               User.name, TaskRecord.completed_at)
         .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
+        .outerjoin(User, User.id == TaskRecord.completed_by)
         .where(TaskRecord.kind == "user", TaskRecord.outcome == "completed", TaskRecord.data.is_not(None))
         .order_by(TaskRecord.id), TaskRecord.item_id, round_id))
     records: dict[int, list[dict]] = defaultdict(list)
-    for item_id, data, bpmn_id, version_id in rows:
+    for item_id, data, bpmn_id, version_id, step, by, at in rows:
         if isinstance(data, dict):
-            records[item_id].append({"data": data, "bpmn_id": bpmn_id, "version_id": version_id})
+            records[item_id].append({"data": data, "bpmn_id": bpmn_id, "version_id": version_id, "step": step,
+                                     "by": by or "", "at": at})
     return records
 
 

@@ -34,6 +34,26 @@ def _text(value) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", str(value)) if value is not None else ""
 
 
+def write_sheet(sheet, title: str, headers: list[str], rows: list[list], widths: dict[str, int]) -> None:
+    """Fill `sheet` with a bold, frozen, filterable header and `rows`, every cell text; `widths` by header
+    (11 for the others)."""
+    sheet.title = title
+    for r, values in enumerate([headers, *rows], start=1):
+        for c, value in enumerate(values, start=1):
+            cell = sheet.cell(row=r, column=c)
+            cell.value = _text(value)
+            cell.data_type = "s"  # text even when it starts with "=": never a formula
+            cell.number_format = "@"
+            if r == 1:
+                cell.font, cell.fill = Font(bold=True), HEADER_FILL
+            else:
+                cell.alignment = Alignment(vertical="top", wrap_text=True)
+    for c, header in enumerate(headers, start=1):
+        sheet.column_dimensions[get_column_letter(c)].width = widths.get(header, 11)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+
+
 def _row(engine: Engine, item: Item, steps, running, signers, now) -> list[str]:
     fields = {
         "number": item.number, "aspect": item.aspect.title if item.aspect else "", "title": item.title,
@@ -59,24 +79,8 @@ def export_ledger(engine: Engine, round_ref: str | int) -> bytes:
         steps, running = open_steps(session, round_.id), running_items(session, round_.id)
         signers = last_signers(session, round_.id)
         rows = [_row(engine, item, steps, running, signers, now) for item in items]
-    headers = [c.header for c in COLUMNS] + list(STATUS_COLUMNS)
     workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "整改台账"
-    for r, values in enumerate([headers, *rows], start=1):
-        for c, value in enumerate(values, start=1):
-            cell = sheet.cell(row=r, column=c)
-            cell.value = _text(value)
-            cell.data_type = "s"  # text even when it starts with "=": never a formula
-            cell.number_format = "@"
-            if r == 1:
-                cell.font, cell.fill = Font(bold=True), HEADER_FILL
-            else:
-                cell.alignment = Alignment(vertical="top", wrap_text=True)
-    for c, header in enumerate(headers, start=1):
-        sheet.column_dimensions[get_column_letter(c)].width = WIDTHS.get(header, 11)
-    sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    write_sheet(workbook.active, "整改台账", [c.header for c in COLUMNS] + list(STATUS_COLUMNS), rows, WIDTHS)
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

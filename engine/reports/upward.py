@@ -1,0 +1,182 @@
+"""整改情况报告: the report a body sends upward (to the 党委 / 巡察机构) within two months of feedback,
+and its later updates — internal, so unlike the public report it lists accountability taken.
+
+As plain values in the shape of a formal document (title, 主送, opening, sections of paragraphs,
+sub-headings and tables, 落款), rendered to PDF by engine/templates/official_document.html and to
+.docx by engine/reports/docx.py, so the office can add its letterhead. Sections:
+  一、整改工作总体情况  the round's 整改方案 text, the figures of its recorded work, 主要做法, the work itself
+  二、问题整改情况      per aspect, every problem: unit and person, measures taken, status, evidence
+                          count, closing date, who signed
+  三、建章立制情况      rules made or revised, from the steps that enacted them and the office's records
+  四、问责情况          every step in the 纪检监察 lane with what it recorded
+  五、尚未完成整改的问题 reasons (the latest 存在问题 reported, else the step it waits for) and dates
+  六、下一步工作打算
+"""
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+
+from engine import render
+from engine.clock import CLOCK
+from engine.ledger.activities import activity_figures, round_activities
+from engine.ledger.items import ITEM_LOAD_OPTIONS
+from engine.ledger.round_facts import current_step, open_steps, running_items, under_observation, work_records
+from engine.ledger.rounds import find_round, issuer_of, round_view
+from engine.reports.progress import (
+    aspect_title,
+    chinese_date,
+    chinese_number,
+    done_text,
+    inspection_sentence,
+    paragraphs,
+    split_accountability,
+    status_text,
+    title_lines,
+)
+from engine.reports.round_work import rule_rows
+from engine.store.models import STATUS_CLOSED, EvidenceFile, Item, Signature
+
+if TYPE_CHECKING:
+    from engine.core import Engine
+
+ACCOUNTABILITY_FIELDS = (("measures", "问责措施"), ("handling", "处理意见"), ("handled_on", "处理日期"))
+
+
+def _table(caption: str, columns: list[str], rows: list[list[str]], widths: list[int] | None = None) -> dict:
+    return {"kind": "table", "caption": caption, "columns": columns, "rows": rows, "widths": widths}
+
+
+def _paragraph(text: str) -> dict:
+    return {"kind": "paragraph", "text": text}
+
+
+def _signers(session, round_id: int) -> dict[int, str]:
+    """Item id -> its approving signatures in order: 李娜（审核）、陈刚（分管领导签字）."""
+    rows = session.execute(select(Signature.item_id, Signature.signer_name, Signature.step)
+                           .join(Item, Item.id == Signature.item_id)
+                           .where(Item.round_id == round_id, Signature.decision == "approve").order_by(Signature.id))
+    signed: dict[int, list[str]] = defaultdict(list)
+    for item_id, name, step in rows:
+        signed[item_id].append(f"{name}（{step}）")
+    return {item_id: "、".join(names) for item_id, names in signed.items()}
+
+
+def _evidence_counts(session, round_id: int) -> dict[int, int]:
+    return dict(session.execute(
+        select(EvidenceFile.item_id, func.count(func.distinct(EvidenceFile.sha256)))
+        .join(Item, Item.id == EvidenceFile.item_id).where(Item.round_id == round_id)
+        .group_by(EvidenceFile.item_id)).all())
+
+
+def _accountability_rows(items: list[Item], accountability: dict[int, list[dict]], local_date) -> list[list[str]]:
+    rows = []
+    for item in items:
+        for record in accountability.get(item.id, []):
+            data = record["data"]
+            what = "；".join(f"{label}：{data[key]}" for key, label in ACCOUNTABILITY_FIELDS if data.get(key))
+            rows.append([item.number, item.title, record["step"], what or "（未填写）", record["by"],
+                         local_date(record["at"]).isoformat()])
+    return [[str(n), *row] for n, row in enumerate(rows, start=1)]
+
+
+def _latest(records: list[dict], key: str) -> str:
+    return next((str(r[key]).strip() for r in reversed(records) if str(r.get(key) or "").strip()), "")
+
+
+def upward_report(engine: Engine, round_ref: str | int) -> dict:
+    """The 整改情况报告 of a round as plain values (see the module docstring for its sections)."""
+    now = CLOCK.now()
+    today = engine.lights.local_date(now)
+    with engine.db.reading() as session:
+        round_ = find_round(session, round_ref)
+        items = session.execute(select(Item).where(Item.round_id == round_.id).order_by(Item.id)
+                                .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
+        records, accountability = split_accountability(engine, session, work_records(session, round_.id))
+        running, steps = running_items(session, round_.id), open_steps(session, round_.id)
+        signers, evidence = _signers(session, round_.id), _evidence_counts(session, round_.id)
+        activities = round_activities(session, round_.id)
+        issuer = issuer_of(round_)
+
+        problems_by_aspect: dict[str, list[list[str]]] = defaultdict(list)
+        aspect_order: dict[str, int] = {}
+        open_rows, statuses = [], Counter()
+        for n, item in enumerate(items, start=1):
+            status = status_text(item.status, under_observation(item, running))
+            statuses[status] += 1
+            aspect = aspect_title(item.aspect.title) if item.aspect else "其他问题"
+            aspect_order.setdefault(aspect, item.aspect.position if item.aspect else 10**9)
+            closed_on = engine.lights.local_date(item.closed_at).isoformat() if item.closed_at else "—"
+            light = engine.lights.light(item.deadline, item.status, now)
+            problems_by_aspect[aspect].append([
+                str(n), item.title, f"{item.unit.name}\n{item.person.name}",
+                done_text(records.get(item.id, []), item.unit.name, item.deadline),
+                status if item.status == STATUS_CLOSED else f"{status}\n{light}灯", str(evidence.get(item.id, 0)),
+                closed_on, signers.get(item.id, "—")])
+            if item.status != STATUS_CLOSED:
+                plan = _latest(records.get(item.id, []), "planned_completion")
+                reason = _latest(records.get(item.id, []), "issues") or f"正在办理：{current_step(item, steps, running) or '—'}"
+                open_rows.append([str(n), item.title, item.unit.name, reason, item.deadline.isoformat(),
+                                  plan[:10] or "—", light])
+
+        overview = [_paragraph(p) for p in paragraphs(round_.upward_plan)]
+        figures = activity_figures(activities)
+        overview += [_paragraph(figures)] if figures else []
+        overview += [_paragraph(p) for p in paragraphs(round_.report_practices)]
+        if activities:
+            overview.append(_table("整改工作记录", ["日期", "类型", "议题或名称", "文号"],
+                                   [[a["held_on"], a["kind"], a["topic"], a["doc_number"]] for a in activities],
+                                   [14, 12, 52, 22]))
+        if not overview:
+            overview.append(_paragraph("（整改办尚未填写整改方案总体情况）"))
+        problem_blocks = []
+        for index, aspect in enumerate(sorted(problems_by_aspect, key=aspect_order.get), start=1):
+            problem_blocks.append({"kind": "subheading", "text": f"（{chinese_number(index)}）{aspect}"})
+            problem_blocks.append(_table("", ["序号", "问题", "责任单位\n责任人", "整改措施及成效", "状态", "佐证\n材料",
+                                              "销号日期", "签字"], problems_by_aspect[aspect], [5, 15, 11, 27, 11, 6, 11, 14]))
+        done = statuses[status_text(STATUS_CLOSED, False)] + statuses[status_text(STATUS_CLOSED, True)]
+        summary = (f"截至{chinese_date(today)}，反馈的{len(items)}个问题中，已完成整改{done}个，"
+                   f"正在整改{len(items) - done}个。")
+        sections = [
+            ("整改工作总体情况", overview),
+            ("问题整改情况", [_paragraph(summary), *problem_blocks]),
+            ("建章立制情况", [_table("", ["序号", "制度名称", "文号", "印发日期", "制定或修订", "来源"], [
+                [str(n), r["title"], r["doc_number"], r["issued_on"], r["kind"], r["source"]]
+                for n, r in enumerate(rule_rows(session, round_.id), start=1)], [6, 36, 20, 14, 10, 14])]),
+            ("问责情况", [_table("", ["序号", "问题序号", "问题", "环节", "问责措施及处理", "办理人", "日期"],
+                                 _accountability_rows(items, accountability, engine.lights.local_date),
+                                 [5, 7, 20, 10, 34, 10, 14])]),
+            ("尚未完成整改的问题", [_table("", ["序号", "问题", "责任单位", "原因或进展", "整改时限", "计划完成", "灯色"],
+                                        open_rows, [5, 22, 14, 29, 11, 11, 8])]),
+            ("下一步工作打算", [_paragraph(p) for p in paragraphs(round_.report_next_steps)]),
+        ]
+        day = round_.report_date or today
+        return {
+            "round": round_view(round_),
+            "title_lines": title_lines(issuer, round_.inspection_group, "整改情况的报告"),
+            "recipient": f"{round_.upward_recipient}：" if round_.upward_recipient else "",
+            "opening": inspection_sentence(round_) + summary + "现将整改情况报告如下。",
+            "sections": [{"heading": f"{chinese_number(n)}、{title}", "blocks": blocks}
+                         for n, (title, blocks) in enumerate([s for s in sections if s[1]], start=1)],
+            "issuer": issuer, "date": chinese_date(day),
+            "counts": {"problems": len(items), "closed": done, "open": len(items) - done,
+                       "accountability": sum(len(v) for v in accountability.values())},
+        }
+
+
+def render_upward_html(report: dict) -> str:
+    return render.html("official_document.html", doc=report)
+
+
+def render_upward_pdf(report: dict) -> bytes:
+    """A4, 公文 layout, page numbers."""
+    return render.pdf(render_upward_html(report))
+
+
+def render_upward_docx(report: dict) -> bytes:
+    from engine.reports.docx import document_docx
+
+    return document_docx(report)
+
