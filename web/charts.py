@@ -96,6 +96,47 @@ def rate_bar(rate: float | None, target: float, rate_text: str, target_text: str
     return _svg(width, y + height + 6, f"销号率 {rate_text}，目标 {target_text}", body)
 
 
+TREND_SERIES = [("红灯", "红"), ("黄灯", "黄"), ("蓝灯", "蓝"), ("绿灯", "绿")]
+
+
+def trend_chart(weeks: list[dict], width: int = 1200, height: int = 280) -> Markup:
+    """The round week by week: open items stacked by light (red at the foot), closed items above them
+    in grey, and the plan — items whose deadline has not come — as a dashed line (a burn-down)."""
+    left, top, bottom = 44, LEGEND + 6, 26
+    plot_w, plot_h = width - left - 10, height - top - bottom
+    largest = max([w["open"] + w["closed"] for w in weeks] + [w["planned_open"] for w in weeks] + [1])
+    step = plot_w / max(len(weeks), 1)
+    bar = max(min(step * 0.7, 36), 2)
+    series = [(name, LIGHT_COLOURS[light]) for name, light in TREND_SERIES] + [("已销号", LIGHT_COLOURS["已销号"])]
+    body = _legend(series + [("计划未销号", "#212529")])
+    for tick in (0, largest // 2, largest):
+        y = top + plot_h - plot_h * tick / largest
+        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - 10}" y2="{y:.1f}" stroke="#dee2e6"/>')
+        body.append(_text(left - 6, y, str(tick), anchor="end", size=11))
+    label_every = max(1, round(len(weeks) / 12))
+    points = []
+    for index, week in enumerate(weeks):
+        x = left + step * index + (step - bar) / 2
+        y = top + plot_h
+        parts = [(week[light], LIGHT_COLOURS[light], name) for name, light in TREND_SERIES] + [
+            (week["closed"], LIGHT_COLOURS["已销号"], "已销号")]
+        body.append(f"<g><title>{escape(week['day'])}：" + escape("，".join(f"{n} {v}" for v, _, n in parts))
+                    + f"，计划未销号 {week['planned_open']}</title>")
+        for value, colour, _ in parts:
+            if value:
+                h = plot_h * value / largest
+                y -= h
+                body.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar:.1f}" height="{h:.1f}" fill="{colour}"/>')
+        body.append("</g>")
+        points.append(f"{x + bar / 2:.1f},{top + plot_h - plot_h * week['planned_open'] / largest:.1f}")
+        if index % label_every == 0 or index == len(weeks) - 1:
+            body.append(_text(x + bar / 2, height - 10, week["day"][5:].replace("-", "/"), anchor="middle", size=11))
+    body.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="#212529" stroke-width="2" '
+                f'stroke-dasharray="6 4"/>')
+    last = weeks[-1] if weeks else {"open": 0, "planned_open": 0}
+    return _svg(width, height, f"逐周整改进度：目前未销号 {last['open']} 个，按计划应不多于 {last['planned_open']} 个", body)
+
+
 PROGRESS_SERIES = [("已销号", LIGHT_COLOURS["已销号"]), ("整改中（未超期）", LIGHT_COLOURS["绿"]),
                    ("已超期", LIGHT_COLOURS["红"])]
 
@@ -113,4 +154,4 @@ def dashboard_charts(d: dict) -> dict[str, Markup]:
         "categories": stacked_bars(_progress_rows(d["by_category"], "category"), PROGRESS_SERIES, "按整改类别的整改进度",
                                    width=700),
         "units": stacked_bars(_progress_rows(d["by_unit"], "unit"), PROGRESS_SERIES, "按责任单位的整改进度"),
-    }
+    } | ({"trend": trend_chart(d["trend"]["weeks"])} if d.get("trend") else {})

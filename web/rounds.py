@@ -82,12 +82,13 @@ def edit(round_id):
 @bp.post("/rounds/<int:round_id>/edit")
 @login_required
 def update(round_id):
-    values = _form(ROUND_FIELDS)
+    # Fields the form did not send stay as they are (an older page, a script posting a few fields).
+    values = {key: request.form[key] for key in ROUND_FIELDS if key in request.form}
     try:
         update_round_for(engine(), current_user.id, round_id, values)
     except InvalidInput as exc:
         round_ = round_to_manage_for(engine(), current_user.id, round_id)
-        return render_template("rounds/edit.html", round=round_, values=values, errors=exc.field_errors,
+        return render_template("rounds/edit.html", round=round_, values=round_ | values, errors=exc.field_errors,
                                message=exc.message), 400
     flash("轮次信息已保存", "success")
     return redirect(url_for("rounds.show", round_id=round_id))

@@ -14,15 +14,18 @@ from sqlalchemy import case, func, select
 
 from engine.clock import CLOCK
 from engine.ledger.items import ITEM_LOAD_OPTIONS
-from engine.ledger.lights import LIGHTS
+from engine.ledger.lights import BLUE, CLOSED, GREEN, LIGHTS, RED
 from engine.ledger.round_facts import current_step, open_steps, running_items
-from engine.ledger.rounds import find_round, round_view
+from engine.ledger.rounds import find_round, round_view, upward_due
+from engine.reports.round_work import lookback_results, rule_rows
+from engine.reports.trend import round_trend
 from engine.store.models import CATEGORIES, STATUS_CLOSED, STATUS_OPEN, Item, Round, Unit
 
 if TYPE_CHECKING:
     from engine.core import Engine
 
-TARGET_RATE = 0.95  # 销号率 target the practice literature names
+TARGET_RATE = 0.95  # 销号率 target the practice literature names; a round sets its own (Round.close_target)
+UPWARD_SOON_DAYS = 14
 
 
 def _rate(closed: int, total: int) -> float | None:
@@ -90,6 +93,19 @@ def _average_days_to_close(engine: Engine, session, round_id) -> float | None:
     return round(sum(days) / len(days), 1)
 
 
+def _upward_report(round_: Round, today: date) -> dict:
+    """The 整改情况报告's due date and its light: sent → 已报送; otherwise 绿, 蓝 within two weeks, 红 past due."""
+    due = upward_due(round_)
+    if round_.upward_sent_on:
+        light, text = CLOSED, f"已于 {round_.upward_sent_on.isoformat()} 报送"
+    elif today > due:
+        light, text = RED, f"已超过报送时限 {(today - due).days} 天"
+    else:
+        light, text = (BLUE if (due - today).days <= UPWARD_SOON_DAYS else GREEN), f"距报送时限还有 {(due - today).days} 天"
+    return {"due": due.isoformat(), "sent_on": round_.upward_sent_on.isoformat() if round_.upward_sent_on else None,
+            "light": light, "text": text}
+
+
 def dashboard(engine: Engine, round_id: int | str | None = None) -> dict:
     """Every figure of the dashboard, for one round (id or name) or, with None, for all rounds."""
     now = CLOCK.now()
@@ -101,11 +117,17 @@ def dashboard(engine: Engine, round_id: int | str | None = None) -> dict:
         by_category = {key: (t, c, o) for key, t, c, o in _counts(session, scope, today, Item.category)}
         by_unit = sorted(_counts(session, scope, today, Unit.name), key=lambda r: (-r[1], r[0]))
         rate = _rate(closed, total)
+        target = round_.close_target / 100 if round_ and round_.close_target else TARGET_RATE
+        lookbacks = lookback_results(session, scope)
         result = _figures("scope", round_.name if round_ else "全部轮次", total, closed, overdue) | {
             "round": round_view(round_) if round_ else None,
             "as_of": today.isoformat(),
-            "target_rate": TARGET_RATE, "target_rate_text": _percent(TARGET_RATE),
-            "meets_target": rate is not None and rate >= TARGET_RATE,
+            "target_rate": target, "target_rate_text": _percent(target),
+            "meets_target": rate is not None and rate >= target,
+            "rules": len(rule_rows(session, scope)),
+            "lookbacks": lookbacks | {"rebound_rate_text": _percent(lookbacks["rebound_rate"])},
+            "upward_report": _upward_report(round_, today) if round_ else None,
+            "trend": round_trend(engine, session, round_, today) if round_ else None,
             "lights": _lights(engine, session, scope, now),
             "by_category": [_figures("category", c, *by_category.get(c, (0, 0, 0))) for c in CATEGORIES],
             "by_unit": [_figures("unit", *row) for row in by_unit],

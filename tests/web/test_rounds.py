@@ -243,7 +243,8 @@ def test_dashboard_shows_the_figures_and_charts(client, engine, round_id):
     for _aspect, title, *_rest, days, _style in overdue:
         assert f"{title}</a>" in html
     assert "40 天" in html  # the item 40 days past its deadline
-    assert html.count("<svg") == 4 and "目标 95.0%" in html and "#c62828" in html
+    assert html.count("<svg") == 5 and "目标 95.0%" in html and "#c62828" in html  # with the weekly trend
+    assert 'id="trend-chart"' in html and "按计划应不多于" in html
     assert re.search(r'data-light="红">1<', html) and re.search(r'data-light="已销号">0<', html)
 
     close_allowances(engine, ROUND)

@@ -1,0 +1,62 @@
+"""Who may read and write a round's internal documents and records: the 整改情况报告 and the 三张清单
+(internal: they name accountability taken and every person's load — 整改办, 管理员, leaders, 纪检监察),
+and the round's work records (整改工作记录: everyone who may see the round reads them; 整改办 and
+管理员 write them)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.access.items import require_role, viewer
+from engine.access.rounds import EXPORTERS, MANAGERS, permissions
+from engine.ledger.activities import ACTIVITY_KINDS, activity_figures, add_activity, remove_activity, round_activities
+from engine.ledger.rounds import find_round, round_view
+from engine.ledger.xlsx.lists import export_lists
+from engine.reports.upward import render_upward_docx, render_upward_pdf, upward_report
+
+if TYPE_CHECKING:
+    from engine.core import Engine
+
+UPWARD_FORMATS = {"pdf": render_upward_pdf, "docx": render_upward_docx}
+
+
+def _today(engine: Engine) -> str:
+    return engine.lights.local_date(engine.clock.now()).isoformat()
+
+
+def upward_report_for(engine: Engine, user_id: int, round_id: int, kind: str) -> tuple[str, bytes]:
+    """(file name, bytes) of the 整改情况报告 as .pdf or .docx."""
+    with engine.db.reading() as session:
+        require_role(session, user_id, *EXPORTERS)
+        report = upward_report(engine, round_id)
+    return f"{report['round']['name']}-整改情况报告-{_today(engine)}.{kind}", UPWARD_FORMATS[kind](report)
+
+
+def lists_for(engine: Engine, user_id: int, round_id: int) -> tuple[str, bytes]:
+    """(file name, .xlsx bytes) of the round's 三张清单."""
+    with engine.db.reading() as session:
+        require_role(session, user_id, *EXPORTERS)
+        name = find_round(session, round_id).name
+    return f"{name}-三张清单-{_today(engine)}.xlsx", export_lists(engine, round_id)
+
+
+def activities_for(engine: Engine, user_id: int, round_id: int) -> dict:
+    """The round, its work records, the sentence the reports draw from them, and what the user may do."""
+    with engine.db.reading() as session:
+        user = viewer(session, user_id)
+        round_ = find_round(session, round_id)
+        activities = round_activities(session, round_.id)
+        return {"round": round_view(round_), "activities": activities, "figures": activity_figures(activities),
+                "kinds": list(ACTIVITY_KINDS), "can": permissions(user)}
+
+
+def add_activity_for(engine: Engine, user_id: int, round_id: int, values: dict[str, str]) -> dict:
+    with engine.db.transaction() as session:
+        actor = require_role(session, user_id, *MANAGERS).name
+        return add_activity(engine, round_id, values.get("kind", ""), values.get("held_on", ""),
+                            values.get("topic", ""), values.get("doc_number", ""), values.get("note", ""), actor=actor)
+
+
+def remove_activity_for(engine: Engine, user_id: int, round_id: int, activity_id: int) -> dict:
+    with engine.db.transaction() as session:
+        actor = require_role(session, user_id, *MANAGERS).name
+        return remove_activity(engine, round_id, activity_id, actor=actor)

@@ -1,0 +1,72 @@
+"""A round's internal documents and its work records: the 整改情况报告 (.pdf/.docx), the 三张清单
+(.xlsx), and the 整改工作记录 page. Who may do what is decided in engine/access/round_documents.py."""
+from __future__ import annotations
+
+from io import BytesIO
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user, login_required
+
+from engine.access.round_documents import (
+    UPWARD_FORMATS,
+    activities_for,
+    add_activity_for,
+    lists_for,
+    remove_activity_for,
+    upward_report_for,
+)
+from engine.errors import InvalidInput
+
+from . import engine
+
+bp = Blueprint("round_work", __name__)
+MIMETYPES = {"pdf": "application/pdf",
+             "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+             "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+ACTIVITY_FIELDS = ("kind", "held_on", "topic", "doc_number", "note")
+
+
+def _download(name: str, data: bytes, kind: str):
+    return send_file(BytesIO(data), as_attachment=True, download_name=name, mimetype=MIMETYPES[kind])
+
+
+@bp.get("/rounds/<int:round_id>/upward.<kind>")
+@login_required
+def upward(round_id, kind):
+    if kind not in UPWARD_FORMATS:
+        abort(404)
+    return _download(*upward_report_for(engine(), current_user.id, round_id, kind), kind)
+
+
+@bp.get("/rounds/<int:round_id>/lists.xlsx")
+@login_required
+def lists(round_id):
+    return _download(*lists_for(engine(), current_user.id, round_id), "xlsx")
+
+
+@bp.get("/rounds/<int:round_id>/activities")
+@login_required
+def activities(round_id):
+    return render_template("rounds/activities.html", data=activities_for(engine(), current_user.id, round_id),
+                           values={}, errors={})
+
+
+@bp.post("/rounds/<int:round_id>/activities")
+@login_required
+def add_activity(round_id):
+    values = {key: request.form.get(key, "") for key in ACTIVITY_FIELDS}
+    try:
+        added = add_activity_for(engine(), current_user.id, round_id, values)
+    except InvalidInput as exc:
+        return render_template("rounds/activities.html", data=activities_for(engine(), current_user.id, round_id),
+                               values=values, errors=exc.field_errors, message=exc.message), 400
+    flash(f"已记录：{added['held_on']} {added['kind']}「{added['topic']}」", "success")
+    return redirect(url_for("round_work.activities", round_id=round_id))
+
+
+@bp.post("/rounds/<int:round_id>/activities/<int:activity_id>/delete")
+@login_required
+def remove_activity(round_id, activity_id):
+    removed = remove_activity_for(engine(), current_user.id, round_id, activity_id)
+    flash(f"已删除：{removed['held_on']} {removed['kind']}「{removed['topic']}」", "success")
+    return redirect(url_for("round_work.activities", round_id=round_id))
