@@ -119,3 +119,17 @@ def close_allowances(engine, round_name: str) -> int:
     item = next(i["id"] for i in list_items(engine, round_name) if i["title"] == ALLOWANCES)
     close_immediate_item(engine, item, fix=ALLOWANCES_FIX, opinions=("同意", "同意销号"))
     return item
+
+
+FLAGS = ["需第三方评估", "是否公开"]
+HIDDEN = "公务接待超标准、无公函接待"  # marked not for publication
+EVALUATED = "工程变更审批程序不规范"  # the one problem with a third-party evaluation
+
+
+def ledger_with_flags() -> bytes:
+    """The 25 problems with the two flag columns: one problem not for publication, one evaluated."""
+    rows = ledger_rows()
+    for row in rows:
+        row["是否公开"] = "否" if row["问题"] == HIDDEN else "是"
+        row["需第三方评估"] = "是" if row["问题"] == EVALUATED else "否"
+    return workbook_bytes(rows, HEADER + FLAGS)

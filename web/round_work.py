@@ -1,5 +1,5 @@
-"""A round's internal documents and its work records: the 整改情况报告 (.pdf/.docx), the 三张清单
-(.xlsx), and the 整改工作记录 page. Who may do what is decided in engine/access/round_documents.py."""
+"""A round's internal documents and its own work: the 整改情况报告 (.pdf/.docx), the 三张清单 (.xlsx),
+the 整改工作记录 page and the 回头看 page. Who may do what is decided in engine/access/round_documents.py."""
 from __future__ import annotations
 
 from io import BytesIO
@@ -12,7 +12,9 @@ from engine.access.round_documents import (
     activities_for,
     add_activity_for,
     lists_for,
+    lookbacks_for,
     remove_activity_for,
+    start_lookback_for,
     upward_report_for,
 )
 from engine.errors import InvalidInput
@@ -70,3 +72,26 @@ def remove_activity(round_id, activity_id):
     removed = remove_activity_for(engine(), current_user.id, round_id, activity_id)
     flash(f"已删除：{removed['held_on']} {removed['kind']}「{removed['topic']}」", "success")
     return redirect(url_for("round_work.activities", round_id=round_id))
+
+
+LOOKBACK_FIELDS = ("method", "sample", "numbers", "days", "note")
+
+
+@bp.get("/rounds/<int:round_id>/lookbacks")
+@login_required
+def lookbacks(round_id):
+    return render_template("rounds/lookbacks.html", data=lookbacks_for(engine(), current_user.id, round_id),
+                           values={"method": "random", "days": "30"}, errors={})
+
+
+@bp.post("/rounds/<int:round_id>/lookbacks")
+@login_required
+def start_lookback(round_id):
+    values = {key: request.form.get(key, "") for key in LOOKBACK_FIELDS}
+    try:
+        started = start_lookback_for(engine(), current_user.id, round_id, values)
+    except InvalidInput as exc:
+        return render_template("rounds/lookbacks.html", data=lookbacks_for(engine(), current_user.id, round_id),
+                               values=values, errors=exc.field_errors, message=exc.message), 400
+    flash(f"已开展回头看：{len(started['items'])} 个问题，核查期限 {started['due']}", "success")
+    return redirect(url_for("round_work.lookbacks", round_id=round_id))

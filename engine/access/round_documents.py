@@ -1,14 +1,17 @@
 """Who may read and write a round's internal documents and records: the 整改情况报告 and the 三张清单
 (internal: they name accountability taken and every person's load — 整改办, 管理员, leaders, 纪检监察),
-and the round's work records (整改工作记录: everyone who may see the round reads them; 整改办 and
-管理员 write them)."""
+the round's work records (整改工作记录) and its 回头看 (everyone who may see the round reads them;
+整改办 and 管理员 record and start them)."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from engine.access.items import require_role, viewer
 from engine.access.rounds import EXPORTERS, MANAGERS, permissions
+from engine.errors import InvalidInput
 from engine.ledger.activities import ACTIVITY_KINDS, activity_figures, add_activity, remove_activity, round_activities
+from engine.ledger.lookbacks import DEFAULT_DAYS, lookback_campaigns, start_lookback
 from engine.ledger.rounds import find_round, round_view
 from engine.ledger.xlsx.lists import export_lists
 from engine.reports.upward import render_upward_docx, render_upward_pdf, upward_report
@@ -60,3 +63,34 @@ def remove_activity_for(engine: Engine, user_id: int, round_id: int, activity_id
     with engine.db.transaction() as session:
         actor = require_role(session, user_id, *MANAGERS).name
         return remove_activity(engine, round_id, activity_id, actor=actor)
+
+
+def lookbacks_for(engine: Engine, user_id: int, round_id: int) -> dict:
+    """The round's 回头看 with each problem's result (everyone who may see the round), and what the user may do."""
+    with engine.db.reading() as session:
+        can = permissions(viewer(session, user_id))
+        round_ = round_view(find_round(session, round_id))
+    return lookback_campaigns(engine, round_id) | {"round": round_, "can": can}
+
+
+def start_lookback_for(engine: Engine, user_id: int, round_id: int, values: dict[str, str]) -> dict:
+    """整改办 starts a 回头看 from the form: method 随机抽取 (sample) or 指定问题 (numbers), days, note."""
+    errors = {}
+    sample = numbers = None
+    if values.get("method") == "chosen":
+        numbers = [n for n in re.split(r"[,，、\s]+", values.get("numbers", "")) if n]
+        if not numbers:
+            errors["numbers"] = "请填写要回头看的问题序号"
+    elif not values.get("sample", "").strip().isdigit():
+        errors["sample"] = "「抽查数量」应为正整数"
+    else:
+        sample = int(values["sample"])
+    days = values.get("days", "").strip() or str(DEFAULT_DAYS)
+    if not days.isdigit():
+        errors["days"] = "「核查期限」应为天数"
+    if errors:
+        raise InvalidInput("回头看未开始，请按提示修改", errors)
+    with engine.db.transaction() as session:
+        actor = require_role(session, user_id, *MANAGERS).name
+        return start_lookback(engine, round_id, sample=sample, numbers=numbers, days=int(days),
+                              note=values.get("note", ""), actor=actor)

@@ -24,7 +24,7 @@ def workflows():
 @click.pass_obj
 @handled
 def workflows_validate(ctx, files, as_json):
-    """校验 BPMN 文件（默认 workflows/ 下的三个流程）；有问题时退出码为 1。"""
+    """校验 BPMN 文件（默认 workflows/ 下的默认流程）；有问题时退出码为 1。"""
     settings = ctx.engine(require_schema=False).settings
     paths = [Path(f) for f in files] or [settings.workflows_path / name for name in DEFAULT_FILES]
     problems = [p for path in paths for p in validate_file(path, settings.forms_path)]

@@ -18,7 +18,7 @@ from engine.store import schema
 @click.pass_obj
 @handled
 def init_db(ctx, as_json):
-    """创建或升级数据库结构，并部署 workflows/ 中的三个默认流程。"""
+    """创建或升级数据库结构，并部署 workflows/ 中的默认流程（三类整改路径与回头看）。"""
     engine = ctx.engine(require_schema=False)
     revision = schema.upgrade(engine)
     key_history(engine)  # an upgraded database starts its keyed audit chain now

@@ -1,14 +1,13 @@
 """巡察轮次 (rounds): create, edit, find and show a round and the free text of its progress report."""
 from __future__ import annotations
 
-import calendar
 from datetime import date
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.clock import CLOCK
+from engine.clock import CLOCK, add_months
 from engine.errors import InvalidInput, NotFound
 from engine.store import audit
 from engine.store.models import Round
@@ -143,13 +142,6 @@ def round_view(round_: Round) -> dict:
             "upward_due": iso(round_.upward_due), "upward_due_effective": upward_due(round_).isoformat(),
             "upward_sent_on": iso(round_.upward_sent_on), "upward_recipient": round_.upward_recipient or "",
             "upward_plan": round_.upward_plan or "", "issuer": issuer_of(round_)}
-
-
-def add_months(day: date, months: int) -> date:
-    """The same day `months` later (the month's last day when it has no such day: 12-31 + 2 → 02-28)."""
-    month = day.month - 1 + months
-    year, month = day.year + month // 12, month % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def upward_due(round_: Round) -> date:

@@ -2,7 +2,6 @@
 mirrors it in our tables (inbox, timers, history, item status) in the same transaction."""
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from engine.clock import CLOCK
+from engine.clock import CLOCK, add_months
 from engine.errors import Conflict, EngineError
 from engine.events import DeadlineChanged, EscalationRaised, ItemClosed, ItemReopened, TaskAssigned, record
 from engine.process.assignment import assign, excluded_by_review
@@ -51,15 +50,11 @@ if TYPE_CHECKING:
     from engine.core import Engine
 
 PROCESS_OF_CATEGORY = {IMMEDIATE: "immediate", TIME_LIMITED: "time_limited", LONG_TERM: "long_term"}
+# 回头看 of a closed item of any category: its own process, run beside the item's finished path.
+LOOKBACK_PROCESS = "lookback"
 DEFAULT_LOOKBACKS = 2
 # Engine steps are bounded so that a timer cycle misconfigured into the past cannot spin forever.
 MAX_ENGINE_ROUNDS = 50
-
-
-def add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def honours_third_party(session: Session, category: str) -> bool:
@@ -90,12 +85,16 @@ class RunContext:
     completed_task_id: str | None = None
     engine_steps: list = field(default_factory=list)
     closed: bool = False  # this action closed (销号) the item
+    reopened: bool = False  # this action reopened it
 
 
-def start_instance(engine: Engine, session: Session, item: Item) -> ProcessInstance:
-    version = current_version(session, PROCESS_OF_CATEGORY[item.category])
+def start_instance(engine: Engine, session: Session, item: Item, process_id: str | None = None,
+                   data: dict | None = None) -> ProcessInstance:
+    """Start the item's path (the process of its category), or another process (`process_id`) for
+    it; `data` adds to or overrides the variables every path starts with."""
+    version = current_version(session, process_id or PROCESS_OF_CATEGORY[item.category])
     spec = loaded(engine, version)
-    workflow = engine.processes.new_workflow(spec, initial_data(engine, item))
+    workflow = engine.processes.new_workflow(spec, initial_data(engine, item) | (data or {}))
     now = CLOCK.now()
     instance = ProcessInstance(item_id=item.id, version_id=version.id, state="", created_at=now, updated_at=now)
     instance.version = version
@@ -160,6 +159,25 @@ def advance(engine: Engine, session: Session, instance: ProcessInstance, workflo
         raise Conflict("该事项已被他人同时处理，您的操作未生效，请刷新后重试") from None
     if ctx.closed:  # its closure record (销号单) is made after commit (engine/closure/records.py)
         record(session, ItemClosed(item.id, ctx.actor_id))
+    if ctx.reopened:
+        _restart_path(engine, session, instance, item)
+
+
+def _restart_path(engine: Engine, session: Session, instance: ProcessInstance, item: Item) -> None:
+    """An item reopened by another process (a 回头看 that found a rebound) is rectified again on its
+    own path, from the start, to its new deadline — unless that path still runs (a long-term path
+    reopens itself)."""
+    path = PROCESS_OF_CATEGORY[item.category]
+    if session.get(ProcessVersion, instance.version_id).process_id == path:
+        return
+    running = session.execute(
+        select(ProcessInstance.id).join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
+        .where(ProcessInstance.item_id == item.id, ProcessInstance.completed.is_(False),
+               ProcessVersion.process_id == path)).first()
+    if running is None:
+        today = engine.lights.local_date(CLOCK.now())
+        plan_due = min(add_months(today, 1), item.deadline)
+        start_instance(engine, session, item, data={"reopened": True, "plan_due": plan_due.isoformat()})
 
 
 def _kind(task_spec) -> str:
@@ -207,6 +225,7 @@ def _apply_item_status(engine: Engine, session: Session, item: Item, ctx: RunCon
             item.status, item.closed_at = STATUS_OPEN, None
             item.light = engine.lights.light(item.deadline, STATUS_OPEN, now)
             record(session, ItemReopened(item.id, item.deadline.isoformat()))
+            ctx.reopened = True
         else:
             raise EngineError(f"流程中的 itemStatus「{status}」无效（只能是 {STATUS_CLOSED} 或 {STATUS_OPEN}）")
 

@@ -3,13 +3,16 @@ reports: rules made or revised (建章立制) and look-back results (回头看: 
 
 A rule is a step record carrying a 文号 (`doc_number`) and a name (`title`), as the 建章立制 form
 records it, or an office record of kind 制定制度/修订制度; each counts once, by 文号 (else by name).
-A look-back is a completed step record carrying `rebound` (the 回头看核查 form), on any path."""
+A look-back is a completed step record carrying `rebound` (the 回头看核查 form): on a long-term path as
+it is recorded, in a 回头看 that 整改办 started once its leader signed it."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from engine.ledger.activities import RULE_KINDS, RoundActivity
-from engine.store.models import Item, TaskRecord
+from engine.ledger.lookbacks import REBOUNDED, outcomes
+from engine.process.instances import LOOKBACK_PROCESS
+from engine.store.models import Item, ProcessInstance, ProcessVersion, TaskRecord
 
 
 def _scoped(query, round_id: int | None):
@@ -46,12 +49,18 @@ def rule_rows(session, round_id: int | None) -> list[dict]:
 
 
 def lookback_results(session, round_id: int | None) -> dict:
-    """{"checked", "confirmed", "rebounded", "rebound_rate"} over every completed 回头看核查."""
+    """{"checked", "confirmed", "rebounded", "rebound_rate"}: every 回头看核查 of a long-term path, and
+    every 回头看 that 整改办 started once its leader approved the check (a check sent back counts once,
+    when done again and approved)."""
     rebound = TaskRecord.data["rebound"].as_boolean()
     rows = session.execute(_scoped(
-        select(rebound).join(Item, Item.id == TaskRecord.item_id)
-        .where(TaskRecord.kind == "user", TaskRecord.outcome == "completed", rebound.is_not(None)), round_id)).scalars()
-    outcomes = [bool(r) for r in rows]
-    checked, rebounded = len(outcomes), sum(outcomes)
+        select(TaskRecord.instance_id, rebound, ProcessVersion.process_id).join(Item, Item.id == TaskRecord.item_id)
+        .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
+        .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
+        .where(TaskRecord.kind == "user", TaskRecord.outcome == "completed", rebound.is_not(None)), round_id)).all()
+    found = [bool(r) for _, r, process in rows if process != LOOKBACK_PROCESS]
+    campaigns = {instance_id for instance_id, _, process in rows if process == LOOKBACK_PROCESS}
+    found += [result == REBOUNDED for result, _ in outcomes(session, list(campaigns)).values()]
+    checked, rebounded = len(found), sum(found)
     return {"checked": checked, "confirmed": checked - rebounded, "rebounded": rebounded,
             "rebound_rate": round(rebounded / checked, 4) if checked else None}

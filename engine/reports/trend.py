@@ -3,8 +3,9 @@
 glance whether the round will make its dates (a burn-down).
 
 Each week is seen as of its last day (Sunday, the body's local date), the last point as of today.
-An item counts from the day it was added; it is closed from the day it was closed; its light on a
-day follows the same rules as today's light, from its deadline. An item reopened after a rebound
+Every problem counts from the feedback date (it was raised then, whenever the ledger was entered);
+it is closed from the day it was closed; its light on a day follows the same rules as today's
+light, from its deadline. An item reopened after a rebound
 counts as open from then on for every week (its earlier closing is not kept apart), and a deadline
 extended later shows the new deadline throughout: the chart reads the ledger as it stands."""
 from __future__ import annotations
@@ -37,19 +38,14 @@ def week_ends(start: date, today: date) -> list[date]:
 
 def round_trend(engine: Engine, session, round_: Round, today: date) -> dict:
     """{"weeks": [{"day", "closed", "planned_open", 绿/蓝/黄/红: n}], "target": planned open at the end}."""
-    rows = session.execute(select(Item.created_at, Item.closed_at, Item.deadline, Item.status)
-                           .where(Item.round_id == round_.id)).all()
+    rows = session.execute(select(Item.closed_at, Item.deadline, Item.status).where(Item.round_id == round_.id)).all()
     local = engine.lights.local_date
-    items = [(local(created), local(closed) if closed and status == STATUS_CLOSED else None, deadline)
-             for created, closed, deadline, status in rows]
-    start = min([round_.feedback_date] + [created for created, _, _ in items])
+    items = [(local(closed) if closed and status == STATUS_CLOSED else None, deadline) for closed, deadline, status in rows]
     weeks = []
-    for day in week_ends(start, today):
+    for day in week_ends(round_.feedback_date, today):
         moment = datetime.combine(day, time(12), engine.lights.tz)
         point = {"day": day.isoformat(), "closed": 0, "planned_open": 0, GREEN: 0, BLUE: 0, YELLOW: 0, RED: 0}
-        for created, closed, deadline in items:
-            if created > day:
-                continue
+        for closed, deadline in items:
             point["planned_open"] += deadline >= day
             if closed is not None and closed <= day:
                 point["closed"] += 1

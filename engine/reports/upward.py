@@ -135,7 +135,7 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
         for index, aspect in enumerate(sorted(problems_by_aspect, key=aspect_order.get), start=1):
             problem_blocks.append({"kind": "subheading", "text": f"（{chinese_number(index)}）{aspect}"})
             problem_blocks.append(_table("", ["序号", "问题", "责任单位\n责任人", "整改措施及成效", "状态", "佐证\n材料",
-                                              "销号日期", "签字"], problems_by_aspect[aspect], [5, 15, 11, 27, 11, 6, 11, 14]))
+                                              "销号日期", "签字"], problems_by_aspect[aspect], [5, 13, 11, 24, 13, 7, 13, 14]))
         done = statuses[status_text(STATUS_CLOSED, False)] + statuses[status_text(STATUS_CLOSED, True)]
         summary = (f"截至{chinese_date(today)}，反馈的{len(items)}个问题中，已完成整改{done}个，"
                    f"正在整改{len(items) - done}个。")

@@ -3,8 +3,10 @@ import json
 import pytest
 from click.testing import CliRunner
 from helpers import new_item, new_round, people
+from ledger_fixture import ledger_with_flags
 
 from engine.cli import main
+from engine.ledger.xlsx.importing import apply_import
 from engine.store.models import IMMEDIATE
 
 
@@ -20,6 +22,13 @@ def staffed_round(cast):
     """The engine with the demo people and an empty round, 测试轮次 (helpers.new_round)."""
     new_round(cast)
     return cast
+
+
+@pytest.fixture
+def imported(staffed_round):
+    """The demo people and 测试轮次 holding the 25-problem, 8-aspect ledger (ledger_fixture.ledger_with_flags)."""
+    apply_import(staffed_round, "测试轮次", ledger_with_flags())
+    return staffed_round
 
 
 @pytest.fixture

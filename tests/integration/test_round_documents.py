@@ -4,9 +4,18 @@ import re
 import zipfile
 from io import BytesIO
 
-import pytest
 from helpers import FEEDBACK, new_round, pdf_text
-from ledger_fixture import ALLOWANCES, ASPECTS, HEADER, TODAY, close_allowances, ledger_rows, workbook_bytes
+from ledger_fixture import (
+    ALLOWANCES,
+    ASPECTS,
+    FLAGS,
+    HEADER,
+    HIDDEN,
+    TODAY,
+    close_allowances,
+    ledger_rows,
+    workbook_bytes,
+)
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
@@ -19,22 +28,6 @@ from engine.reports.progress import progress_report, render_progress_html, rende
 from engine.store.models import Item
 
 ROUND = "测试轮次"
-FLAGS = ["需第三方评估", "是否公开"]
-HIDDEN = "公务接待超标准、无公函接待"  # marked not for publication
-
-
-def ledger_with_flags() -> bytes:
-    rows = ledger_rows()
-    for row in rows:
-        row["是否公开"] = "否" if row["问题"] == HIDDEN else "是"
-        row["需第三方评估"] = "是" if row["问题"] == "工程变更审批程序不规范" else "否"
-    return workbook_bytes(rows, HEADER + FLAGS)
-
-
-@pytest.fixture
-def imported(staffed_round):
-    apply_import(staffed_round, ROUND, ledger_with_flags())
-    return staffed_round
 
 
 FIELDS = ("number", "aspect", "title", "category", "unit", "person", "leader", "deadline", "needs_third_party", "publish")
