@@ -119,7 +119,7 @@ def test_office_uploads_a_ledger_confirms_it_and_watches_the_dashboard(live_cast
     page.reload()
     assert (page.inner_text("#closed"), page.inner_text("#rate")) == ("1", "4.0%")
     assert page.inner_text("#lights [data-light=已销号]") == "1"
-    assert page.locator("svg.chart").count() == 4
+    assert page.locator("svg.chart").count() == 5  # 销号率, the weekly trend, lights, categories, units
     shoot(page, screenshots, "dashboard.png")
     page.set_viewport_size({"width": 1366, "height": 768})
     shoot(page, screenshots, "dashboard-top.png", full_page=False)

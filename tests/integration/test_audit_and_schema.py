@@ -5,6 +5,7 @@ from alembic.runtime.migration import MigrationContext
 from helpers import close_immediate_item, without_triggers
 from sqlalchemy import text
 
+from engine.process.deploy import DEFAULT_FILES
 from engine.store.audit import verify_chain
 from engine.store.models import Base
 from engine.work.signoff import verify_item_chain
@@ -47,6 +48,6 @@ def test_migrations_match_the_models(engine):
     with engine.db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
-    # The chain head the migration seeds; deploying the three default workflows wrote three rows.
+    # The chain head the migration seeds; deploying the default workflows wrote one row each.
     with engine.db.engine.connect() as conn:
-        assert conn.execute(text("SELECT count FROM audit_head WHERE id = 1")).scalar_one() == 3
+        assert conn.execute(text("SELECT count FROM audit_head WHERE id = 1")).scalar_one() == len(DEFAULT_FILES)
