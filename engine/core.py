@@ -12,6 +12,7 @@ from engine.events import ImportQueued, ItemClosed
 # Tables defined beside their logic, registered here so that importing the Engine knows the whole
 # schema (migrations, backups and the schema test rely on it).
 from engine.ledger import activities as _activities  # noqa: F401
+from engine.ledger import changes as _changes  # noqa: F401  (also applies approved changes)
 from engine.ledger import lookbacks as _lookbacks  # noqa: F401
 from engine.ledger.lights import LightRules
 from engine.ledger.xlsx.jobs import RunImport

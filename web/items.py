@@ -18,7 +18,7 @@ from engine.access.items import (
 from engine.access.records import closure_file_for, generate_closure_for, signature_chain_for
 from engine.errors import InvalidInput
 from engine.ledger.lights import LIGHT_TEXT, LIGHTS
-from engine.store.models import CATEGORIES, ITEM_STATUSES
+from engine.store.models import ALL_ITEM_STATUSES, CATEGORIES
 
 from . import engine
 
@@ -39,7 +39,7 @@ def index():
     page = items_page_for(engine(), current_user.id, filters)
     return render_template("items/index.html", items=page["items"], filters=filters,
                            choices=page["choices"], categories=CATEGORIES, lights=LIGHTS,
-                           statuses=ITEM_STATUSES, light_text=LIGHT_TEXT)
+                           statuses=ALL_ITEM_STATUSES, light_text=LIGHT_TEXT)
 
 
 @bp.get("/items/<int:item_id>")

@@ -11,7 +11,9 @@ from engine.ledger.items import get_item, item_summary
 from engine.process.assignment import holder_label
 from engine.process.bpmn import form_key_of, step_id
 from engine.process.deploy import all_task_specs, loaded
-from engine.store.models import EvidenceFile, InboxTask, ProcessInstance, Signature, TaskRecord
+from engine.process.paths import latest_path
+from engine.store.models import EvidenceFile, InboxTask, ProcessInstance, ProcessVersion, Signature, TaskRecord
+from engine.work.reassign import REASSIGNMENT_TITLES
 from engine.work.signoff import signature_view, verify_item_chain
 
 if TYPE_CHECKING:
@@ -36,9 +38,9 @@ def item_detail(engine: Engine, item_id: int) -> dict:
         evidence = session.execute(
             select(EvidenceFile).where(EvidenceFile.item_id == item_id).order_by(EvidenceFile.id)
         ).scalars().all()
-        instance = session.execute(
-            select(ProcessInstance).where(ProcessInstance.item_id == item_id).order_by(ProcessInstance.id.desc())
-        ).unique().scalars().first()
+        instance = latest_path(session, item_id)
+        versions = session.execute(select(ProcessVersion).where(ProcessVersion.id.in_(
+            select(ProcessInstance.version_id).where(ProcessInstance.item_id == item_id)))).scalars().all()
         chain = verify_item_chain(session, item_id)
         return item_summary(item) | {
             "description": item.description, "standard": item.standard,
@@ -54,7 +56,8 @@ def item_detail(engine: Engine, item_id: int) -> dict:
             "signature_chain_ok": chain.ok, "signature_chain_problem": chain.problem,
             "evidence": list({e.sha256: {"sha256": e.sha256, "name": e.name, "size": e.size}
                               for e in reversed(evidence)}.values())[::-1],
-            "field_titles": _field_titles(engine, instance.version) if instance else {},
+            "field_titles": {step: titles for version in versions
+                             for step, titles in _field_titles(engine, version).items()},
         }
 
 
@@ -65,5 +68,5 @@ def _field_titles(engine: Engine, version) -> dict[str, dict[str, str]]:
     for task_spec in all_task_specs(spec.spec, spec.subprocess_specs):
         schema = spec.forms.get(form_key_of(task_spec) or "") or {}
         fields = {name: prop.get("title", name) for name, prop in (schema.get("properties") or {}).items()}
-        titles[step_id(task_spec)] = {"decision": "决定", "opinion": "意见", **fields}
+        titles[step_id(task_spec)] = {"decision": "决定", "opinion": "意见", **REASSIGNMENT_TITLES, **fields}
     return titles

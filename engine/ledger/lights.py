@@ -4,12 +4,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from engine.store.models import STATUS_CLOSED
+from engine.store.models import STATUS_CLOSED, STATUS_WITHDRAWN
 
-GREEN, BLUE, YELLOW, RED, CLOSED = "绿", "蓝", "黄", "红", "已销号"
+GREEN, BLUE, YELLOW, RED, CLOSED, WITHDRAWN = "绿", "蓝", "黄", "红", "已销号", "已撤销"
 LIGHTS = (GREEN, BLUE, YELLOW, RED, CLOSED)
 LIGHT_TEXT = {
-    GREEN: "正常推进", BLUE: "临近时限", YELLOW: "已超期", RED: "严重超期（问责）", CLOSED: "已销号",
+    GREEN: "正常推进", BLUE: "临近时限", YELLOW: "已超期", RED: "严重超期（问责）", CLOSED: "已销号", WITHDRAWN: "已撤销",
 }
 
 
@@ -25,6 +25,8 @@ class LightRules:
     def light(self, deadline: date, status: str, now: datetime) -> str:
         if status == STATUS_CLOSED:
             return CLOSED
+        if status == STATUS_WITHDRAWN:
+            return WITHDRAWN
         today = self.local_date(now)
         if today > deadline + timedelta(days=self.red_after_days):
             return RED

@@ -8,7 +8,7 @@ from collections import defaultdict
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.process.instances import LOOKBACK_PROCESS
+from engine.process.instances import SIDE_PROCESSES
 from engine.store.models import (
     STATUS_CLOSED,
     InboxTask,
@@ -43,9 +43,9 @@ def open_steps(session: Session, round_id: int | None) -> dict[int, list[str]]:
 
 
 def running_items(session: Session, round_id: int | None) -> set[int]:
-    """Items whose latest path (process instance other than a 回头看) has not completed."""
+    """Items whose latest path (process instance other than a 回头看 or 变更审批) has not completed."""
     latest = _in_round(select(func.max(ProcessInstance.id)).join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
-                       .where(ProcessVersion.process_id != LOOKBACK_PROCESS).group_by(ProcessInstance.item_id),
+                       .where(ProcessVersion.process_id.not_in(SIDE_PROCESSES)).group_by(ProcessInstance.item_id),
                        ProcessInstance.item_id, round_id)
     return set(session.execute(select(ProcessInstance.item_id).where(
         ProcessInstance.id.in_(latest), ProcessInstance.completed.is_(False))).scalars())

@@ -19,7 +19,7 @@ from engine.store.models import ProcessVersion
 if TYPE_CHECKING:
     from engine.core import Engine
 
-DEFAULT_FILES = ("immediate.bpmn", "time_limited.bpmn", "long_term.bpmn", "lookback.bpmn")
+DEFAULT_FILES = ("immediate.bpmn", "time_limited.bpmn", "long_term.bpmn", "lookback.bpmn", "change.bpmn")
 
 
 def all_task_specs(spec, subprocess_specs):

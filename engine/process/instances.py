@@ -50,8 +50,14 @@ if TYPE_CHECKING:
     from engine.core import Engine
 
 PROCESS_OF_CATEGORY = {IMMEDIATE: "immediate", TIME_LIMITED: "time_limited", LONG_TERM: "long_term"}
-# 回头看 of a closed item of any category: its own process, run beside the item's finished path.
+# 回头看 of a closed item of any category, and 变更审批 of an open one: processes that run beside the
+# item's path (its category's process), not instead of it.
 LOOKBACK_PROCESS = "lookback"
+CHANGE_PROCESS = "change"
+SIDE_PROCESSES = (LOOKBACK_PROCESS, CHANGE_PROCESS)
+# process id -> called in the completing transaction when an instance of it finishes:
+# hook(engine, session, instance, item). Registered by the modules that own those processes.
+ON_COMPLETED: dict = {}
 DEFAULT_LOOKBACKS = 2
 # Engine steps are bounded so that a timer cycle misconfigured into the past cannot spin forever.
 MAX_ENGINE_ROUNDS = 50
@@ -161,6 +167,10 @@ def advance(engine: Engine, session: Session, instance: ProcessInstance, workflo
         record(session, ItemClosed(item.id, ctx.actor_id))
     if ctx.reopened:
         _restart_path(engine, session, instance, item)
+    if instance.completed:
+        hook = ON_COMPLETED.get(session.get(ProcessVersion, instance.version_id).process_id)
+        if hook is not None:
+            hook(engine, session, instance, item)
 
 
 def _restart_path(engine: Engine, session: Session, instance: ProcessInstance, item: Item) -> None:

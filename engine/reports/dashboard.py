@@ -1,4 +1,5 @@
 """Dashboard figures (docs/domain.md, figures), for one round or all rounds, as plain values.
+Withdrawn items (已撤销) are counted apart and left out of every other figure, the 销号率 included.
 
 Counts come from SQL aggregates; lights are today's, from each open item's deadline and the clock by
 the same rules `tick` applies (so the figures are right even if `tick` has not run yet today). An
@@ -19,7 +20,7 @@ from engine.ledger.round_facts import current_step, open_steps, running_items
 from engine.ledger.rounds import find_round, round_view, upward_due
 from engine.reports.round_work import lookback_results, rule_rows
 from engine.reports.trend import round_trend
-from engine.store.models import CATEGORIES, STATUS_CLOSED, STATUS_OPEN, Item, Round, Unit
+from engine.store.models import CATEGORIES, STATUS_CLOSED, STATUS_OPEN, STATUS_WITHDRAWN, Item, Round, Unit
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -37,7 +38,14 @@ def _percent(rate: float | None) -> str:
 
 
 def _scoped(query, round_id: int | None):
+    """Restricted to a round (None: all), without withdrawn items (已撤销 counts neither way)."""
+    query = query.where(Item.status != STATUS_WITHDRAWN)
     return query.where(Item.round_id == round_id) if round_id is not None else query
+
+
+def _withdrawn(session, round_id: int | None) -> int:
+    query = select(func.count(Item.id)).where(Item.status == STATUS_WITHDRAWN)
+    return session.execute(query.where(Item.round_id == round_id) if round_id is not None else query).scalar()
 
 
 def _counts(session, round_id, today: date, group_by=None) -> list[tuple]:
@@ -124,6 +132,7 @@ def dashboard(engine: Engine, round_id: int | str | None = None) -> dict:
             "as_of": today.isoformat(),
             "target_rate": target, "target_rate_text": _percent(target),
             "meets_target": rate is not None and rate >= target,
+            "withdrawn": _withdrawn(session, scope),
             "rules": len(rule_rows(session, scope)),
             "lookbacks": lookbacks | {"rebound_rate_text": _percent(lookbacks["rebound_rate"])},
             "upward_report": _upward_report(round_, today) if round_ else None,

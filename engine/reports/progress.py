@@ -41,7 +41,7 @@ from engine.ledger.rounds import find_round, issuer_of, round_view
 from engine.process.bpmn import step_id
 from engine.process.deploy import all_task_specs
 from engine.process.instances import version_spec
-from engine.store.models import DISCIPLINE, STATUS_CLOSED, Item, Round
+from engine.store.models import DISCIPLINE, STATUS_CLOSED, STATUS_WITHDRAWN, Item, Round
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 COMPLETED = "已完成整改"
 OBSERVING = "已完成整改，长期坚持"
 IN_PROGRESS = "正在整改中"
+WITHDRAWN_TEXT = "已撤销"  # only in internal documents: the public report leaves withdrawn items out
 NUMERALS = "一二三四五六七八九十"
 _ORDINAL_PREFIX = re.compile(r"^\s*(?:[（(][一二三四五六七八九十百]+[）)]|[一二三四五六七八九十百]+[、.．]|\d+[、.．])\s*")
 _END_PUNCTUATION = "。！？…"
@@ -114,7 +115,7 @@ def problem_heading(n: int, title: str) -> str:
 def status_text(status: str, observing: bool) -> str:
     if status == STATUS_CLOSED:
         return OBSERVING if observing else COMPLETED
-    return IN_PROGRESS
+    return WITHDRAWN_TEXT if status == STATUS_WITHDRAWN else IN_PROGRESS
 
 
 def done_text(records: list[dict], unit: str, deadline: date) -> str:
@@ -222,7 +223,8 @@ def progress_report(engine: Engine, round_ref: str | int) -> dict:
     with engine.db.reading() as session:
         round_ = find_round(session, round_ref)
         items = session.execute(
-            select(Item).where(Item.round_id == round_.id, Item.publish.is_(True)).order_by(Item.id)
+            select(Item).where(Item.round_id == round_.id, Item.publish.is_(True), Item.status != STATUS_WITHDRAWN)
+            .order_by(Item.id)
             .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
         records, _ = split_accountability(engine, session, work_records(session, round_.id))
         running = running_items(session, round_.id)

@@ -37,7 +37,7 @@ from engine.reports.progress import (
     title_lines,
 )
 from engine.reports.round_work import rule_rows
-from engine.store.models import STATUS_CLOSED, EvidenceFile, Item, Signature
+from engine.store.models import STATUS_CLOSED, STATUS_OPEN, STATUS_WITHDRAWN, EvidenceFile, Item, Signature
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -113,9 +113,9 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
             problems_by_aspect[aspect].append([
                 str(n), item.title, f"{item.unit.name}\n{item.person.name}",
                 done_text(records.get(item.id, []), item.unit.name, item.deadline),
-                status if item.status == STATUS_CLOSED else f"{status}\n{light}灯", str(evidence.get(item.id, 0)),
+                status if item.status != STATUS_OPEN else f"{status}\n{light}灯", str(evidence.get(item.id, 0)),
                 closed_on, signers.get(item.id, "—")])
-            if item.status != STATUS_CLOSED:
+            if item.status == STATUS_OPEN:
                 plan = _latest(records.get(item.id, []), "planned_completion")
                 reason = _latest(records.get(item.id, []), "issues") or f"正在办理：{current_step(item, steps, running) or '—'}"
                 open_rows.append([str(n), item.title, item.unit.name, reason, item.deadline.isoformat(),
@@ -137,8 +137,9 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
             problem_blocks.append(_table("", ["序号", "问题", "责任单位\n责任人", "整改措施及成效", "状态", "佐证\n材料",
                                               "销号日期", "签字"], problems_by_aspect[aspect], [5, 13, 11, 24, 13, 7, 13, 14]))
         done = statuses[status_text(STATUS_CLOSED, False)] + statuses[status_text(STATUS_CLOSED, True)]
+        withdrawn = statuses[status_text(STATUS_WITHDRAWN, False)]
         summary = (f"截至{chinese_date(today)}，反馈的{len(items)}个问题中，已完成整改{done}个，"
-                   f"正在整改{len(items) - done}个。")
+                   f"正在整改{len(items) - done - withdrawn}个" + (f"，经批准撤销{withdrawn}个。" if withdrawn else "。"))
         sections = [
             ("整改工作总体情况", overview),
             ("问题整改情况", [_paragraph(summary), *problem_blocks]),
@@ -161,7 +162,7 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
             "sections": [{"heading": f"{chinese_number(n)}、{title}", "blocks": blocks}
                          for n, (title, blocks) in enumerate([s for s in sections if s[1]], start=1)],
             "issuer": issuer, "date": chinese_date(day),
-            "counts": {"problems": len(items), "closed": done, "open": len(items) - done,
+            "counts": {"problems": len(items), "closed": done, "open": len(items) - done - withdrawn, "withdrawn": withdrawn,
                        "accountability": sum(len(v) for v in accountability.values())},
         }
 

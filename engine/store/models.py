@@ -39,7 +39,9 @@ CATEGORIES = (IMMEDIATE, TIME_LIMITED, LONG_TERM)
 
 STATUS_OPEN = "整改中"
 STATUS_CLOSED = "已销号"
-ITEM_STATUSES = (STATUS_OPEN, STATUS_CLOSED)
+STATUS_WITHDRAWN = "已撤销"  # withdrawn by an approved change (a duplicate, merged, not a real problem)
+ITEM_STATUSES = (STATUS_OPEN, STATUS_CLOSED)  # what a process may set (itemStatus)
+ALL_ITEM_STATUSES = (*ITEM_STATUSES, STATUS_WITHDRAWN)
 
 
 class UTCDateTime(TypeDecorator):

@@ -107,7 +107,7 @@ def test_the_documents_of_a_round_of_25_problems(imported):
     assert [r[1:3] for r in rules["blocks"][0]["rows"]] == [["公务接待管理办法", "市政〔2026〕12号"]]
     [still_open] = [s for s in report["sections"] if s["heading"].endswith("尚未完成整改的问题")]
     assert len(still_open["blocks"][0]["rows"]) == 23
-    assert report["counts"] == {"problems": 25, "closed": 2, "open": 23, "accountability": 1}
+    assert report["counts"] == {"problems": 25, "closed": 2, "open": 23, "withdrawn": 0, "accountability": 1}
 
     pdf = render_upward_pdf(report)
     text = pdf_text(pdf)
