@@ -1,6 +1,19 @@
 """`rectify`: the command line of the engine. The group and its helpers live in `base`; each module
 registers one area's commands on it."""
-from engine.cli import activities, admin, closure, ledger, lookbacks, outbox, people, reports, setup, spreadsheets, work  # noqa: F401  (registers the commands)
+from engine.cli import (  # noqa: F401  (registers the commands)
+    activities,
+    admin,
+    changes,
+    closure,
+    ledger,
+    lookbacks,
+    outbox,
+    people,
+    reports,
+    setup,
+    spreadsheets,
+    work,
+)
 from engine.cli.base import main
 
 __all__ = ["main"]

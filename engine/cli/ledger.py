@@ -109,6 +109,9 @@ def _item_text(d) -> str:
     ]
     lines.append("  待办：" if d["open_tasks"] else "  待办：无")
     lines += [f"    {t['id']}  {t['step']}  → {t['assignee']}{'  ✍签字' if t['signoff'] else ''}" for t in d["open_tasks"]]
+    if d.get("changes"):
+        lines.append("  变更申请：")
+        lines += [f"    {c['id']}. {c['kind']} {c['status']}：{c['summary']}（理由：{c['reason']}）" for c in d["changes"]]
     lines.append("  签字链：" + ("完整" if d["signature_chain_ok"] else f"异常！{d['signature_chain_problem']}"))
     lines += [f"    {s['seq']}. {local_time(s['signed_at'])} {s['step']} {s['signer']}（{s['role']}）{s['decision_text']}"
               f"{'：' + s['opinion'] if s['opinion'] else ''}  {s['digest'][:16]}…" for s in d["signatures"]]

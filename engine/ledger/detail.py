@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from engine.ledger.changes import item_changes
 from engine.ledger.items import get_item, item_summary
 from engine.process.assignment import holder_label
 from engine.process.bpmn import form_key_of, step_id
@@ -53,6 +54,7 @@ def item_detail(engine: Engine, item_id: int) -> dict:
                          "outcome": r.outcome, "by": r.user.name if r.user else None,
                          "at": r.completed_at.isoformat(), "data": r.data} for r in history],
             "signatures": [signature_view(s) for s in signatures],
+            "changes": item_changes(session, item_id),
             "signature_chain_ok": chain.ok, "signature_chain_problem": chain.problem,
             "evidence": list({e.sha256: {"sha256": e.sha256, "name": e.name, "size": e.size}
                               for e in reversed(evidence)}.values())[::-1],

@@ -104,7 +104,7 @@ def set_password(engine: Engine, name: str, password: str, unit: str | None = No
 
 def user_summary(user: User) -> dict:
     return {"id": user.id, "name": user.name, "unit": user.unit.name, "roles": sorted(user.roles),
-            "can_login": bool(user.password_hash)}
+            "can_login": bool(user.password_hash) and user.active, "active": user.active}
 
 
 def list_users(engine: Engine) -> list[dict]:
