@@ -19,15 +19,17 @@ from engine.ledger.items import (
     set_public_accountability,
     visible_items,
 )
+from engine.process.paths import latest_path
 from engine.store.models import (
     ADMIN,
     OFFICE,
     STATUS_CLOSED,
+    STATUS_OPEN,
+    UNIT_HEAD,
     Aspect,
     EvidenceFile,
     InboxTask,
     Item,
-    ProcessInstance,
     TaskRecord,
     User,
     person_with_roles,
@@ -70,6 +72,17 @@ def checked_item(session: Session, item_id: int, user_id: int) -> tuple[User, It
     return user, item
 
 
+def may_request_change(user: User, item: Item) -> bool:
+    """申请变更: the item's person, its unit's head and 整改办, while the item is open."""
+    return item.status == STATUS_OPEN and (user.id == item.person_id or OFFICE in user.roles
+                                           or (UNIT_HEAD in user.roles and user.unit_id == item.unit_id))
+
+
+def may_reassign(user: User, item: Item) -> bool:
+    """转办: the head of the item's unit and 整改办."""
+    return OFFICE in user.roles or (UNIT_HEAD in user.roles and user.unit_id == item.unit_id)
+
+
 def item_page_for(engine: Engine, item_id: int, user_id: int) -> dict:
     """The item page, in one session: the item (access checked) with its tasks, history, signatures
     and evidence, its closure records newest first, whether a record is still being made after
@@ -83,6 +96,8 @@ def item_page_for(engine: Engine, item_id: int, user_id: int) -> dict:
             "closure_pending": item.status == STATUS_CLOSED and not documents and closure_pending(session, item_id),
             "may_generate_closure": bool(user.roles & set(REGENERATORS)) and item.status == STATUS_CLOSED,
             "may_set_accountability": bool(user.roles & set(REGENERATORS)),
+            "may_request_change": may_request_change(user, item),
+            "may_reassign": may_reassign(user, item),
         }
 
 
@@ -101,8 +116,7 @@ def diagram_for(engine: Engine, item_id: int, user_id: int) -> dict:
     """The BPMN of the item's process version with the finished and current steps."""
     with engine.db.reading() as session:
         checked_item(session, item_id, user_id)
-        instance = session.execute(select(ProcessInstance).where(ProcessInstance.item_id == item_id)
-                                   .order_by(ProcessInstance.id.desc())).unique().scalars().first()
+        instance = latest_path(session, item_id)
         if instance is None:
             raise NotFound("该事项没有流程")
         done = set(session.execute(select(TaskRecord.bpmn_id).where(

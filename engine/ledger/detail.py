@@ -58,8 +58,8 @@ def item_detail(engine: Engine, item_id: int) -> dict:
             "signature_chain_ok": chain.ok, "signature_chain_problem": chain.problem,
             "evidence": list({e.sha256: {"sha256": e.sha256, "name": e.name, "size": e.size}
                               for e in reversed(evidence)}.values())[::-1],
-            "field_titles": {step: titles for version in versions
-                             for step, titles in _field_titles(engine, version).items()},
+            "field_titles": {"handover": REASSIGNMENT_TITLES} | {
+                step: titles for version in versions for step, titles in _field_titles(engine, version).items()},
         }
 
 
