@@ -58,9 +58,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
 
-    from . import admin, auth, changes, inbox, items, round_work, rounds, tasks, verify
+    from . import admin, auth, changes, inbox, item_forms, items, round_work, rounds, tasks, verify
 
-    for module in (auth, inbox, tasks, items, changes, rounds, round_work, verify, admin):
+    for module in (auth, inbox, tasks, item_forms, items, changes, rounds, round_work, verify, admin):
         app.register_blueprint(module.bp)
 
     @app.get("/vendor/<package>/<path:filename>")

@@ -37,7 +37,7 @@ def index():
                          unit_id=_int("unit"), light=request.args.get("light") or None,
                          status=request.args.get("status") or None, search=request.args.get("q") or None)
     page = items_page_for(engine(), current_user.id, filters)
-    return render_template("items/index.html", items=page["items"], filters=filters,
+    return render_template("items/index.html", items=page["items"], filters=filters, may_add=page["may_add"],
                            choices=page["choices"], categories=CATEGORIES, lights=LIGHTS,
                            statuses=ALL_ITEM_STATUSES, light_text=LIGHT_TEXT)
 

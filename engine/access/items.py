@@ -25,6 +25,7 @@ from engine.store.models import (
     OFFICE,
     STATUS_CLOSED,
     STATUS_OPEN,
+    STATUS_WITHDRAWN,
     UNIT_HEAD,
     Aspect,
     EvidenceFile,
@@ -97,6 +98,7 @@ def item_page_for(engine: Engine, item_id: int, user_id: int) -> dict:
             "may_generate_closure": bool(user.roles & set(REGENERATORS)) and item.status == STATUS_CLOSED,
             "may_set_accountability": bool(user.roles & set(REGENERATORS)),
             "may_request_change": may_request_change(user, item),
+            "may_edit": bool(user.roles & set(REGENERATORS)) and item.status != STATUS_WITHDRAWN,
             "may_reassign": may_reassign(user, item),
         }
 
@@ -171,8 +173,10 @@ def filter_choices(engine: Engine, user_id: int) -> dict:
 
 def items_page_for(engine: Engine, user_id: int, filters: ItemFilter) -> dict:
     """整改台账: the items the user may see, with the choices for the filters — one session."""
-    with engine.db.reading():
-        return {"items": items_for(engine, user_id, filters), "choices": filter_choices(engine, user_id)}
+    with engine.db.reading() as session:
+        may_add = bool(viewer(session, user_id).roles & set(REGENERATORS))
+        return {"items": items_for(engine, user_id, filters), "choices": filter_choices(engine, user_id),
+                "may_add": may_add}
 
 
 def inbox_page_for(engine: Engine, user_id: int, filters: InboxFilter) -> dict:
