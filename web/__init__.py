@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, render_template, request, send_from_directory
+from flask import Flask, flash, redirect, render_template, request, send_from_directory, url_for
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -58,10 +58,18 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
 
-    from . import admin, auth, changes, inbox, item_forms, items, round_work, rounds, tasks, verify
+    from . import admin, auth, changes, inbox, item_forms, items, people, round_work, rounds, tasks, verify
 
-    for module in (auth, inbox, tasks, item_forms, items, changes, rounds, round_work, verify, admin):
+    for module in (auth, inbox, tasks, item_forms, items, changes, rounds, round_work, verify, admin, people):
         app.register_blueprint(module.bp)
+
+    @app.before_request
+    def _password_first():
+        """After an administrator's reset, nothing but choosing a new password (or leaving)."""
+        if (current_user.is_authenticated and getattr(current_user, "must_change_password", False)
+                and request.endpoint not in ("auth.password", "auth.logout", "static", "vendor")):
+            flash("管理员已重置您的密码，请先设置新密码", "warning")
+            return redirect(url_for("auth.password"))
 
     @app.get("/vendor/<package>/<path:filename>")
     def vendor(package, filename):

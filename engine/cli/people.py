@@ -19,12 +19,13 @@ def users():
 @click.option("--unit", required=True, help="所在单位（不存在则新建）")
 @click.option("--role", "roles", multiple=True, required=True, help=f"角色，可多次给出：{'、'.join(ROLES)}")
 @click.option("--password", help="登录密码（至少 8 位）；不给则暂不能登录")
+@click.option("--login", help="登录名（默认为姓名；有同名人员时须另设）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_obj
 @handled
-def users_add(ctx, name, unit, roles, password, as_json):
-    """新增用户（已存在则补充角色）。"""
-    user = add_user(ctx.engine(), name, unit, list(roles), password, actor="cli")
+def users_add(ctx, name, unit, roles, password, login, as_json):
+    """新增用户（已存在则补充角色，给出 --login 则设置其登录名）。"""
+    user = add_user(ctx.engine(), name, unit, list(roles), password, actor="cli", login=login)
     emit(user, as_json, lambda u: f"{'已新增' if u['created'] else '已更新'}用户 {u['name']}（{u['unit']}）：{'、'.join(u['roles'])}")
 
 
@@ -48,7 +49,7 @@ def users_set_password(ctx, name, unit, password, as_json):
 def users_list(ctx, as_json):
     """列出所有用户。"""
     emit(list_users(ctx.engine()), as_json, lambda rows: "\n".join(
-        f"{u['id']:>4}  {u['name']:<8} {u['unit']:<18} {'、'.join(u['roles'])}{'' if u['can_login'] else ('（已停用）' if not u['active'] else '（未设密码）')}"
+        f"{u['id']:>4}  {u['name']:<8} {(u['login'] or '—'):<12} {u['unit']:<18} {'、'.join(u['roles'])}{'' if u['can_login'] else ('（已停用）' if not u['active'] else '（未设密码）')}"
         for u in rows) or "（无用户）")
 
 

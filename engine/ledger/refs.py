@@ -14,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import CLOCK
+from engine.people.directory import LOGIN_PATTERN
 from engine.store.models import BODY_WIDE_ROLES, LEADER, OFFICER, Aspect, RoleGrant, Round, Unit, User
 
 
@@ -151,6 +152,20 @@ class LedgerRefs:
     def new_aspects(self) -> list[str]:
         return [a.title for a in (self.aspects or {}).values() if a.is_new]
 
+    def _default_logins(self, created: list[User]) -> None:
+        """New people get their name as their 登录名 where nobody shares the name or holds that account
+        (two queries for the whole ledger)."""
+        if not created:
+            return
+        self.session.flush()
+        names = {u.name for u in created}
+        counts = dict(self.session.execute(select(User.name, func.count(User.id)).where(User.name.in_(names))
+                                           .group_by(User.name)).all())
+        taken = set(self.session.execute(select(User.login).where(User.login.in_(names))).scalars())
+        for user in created:
+            if counts.get(user.name) == 1 and user.name not in taken and LOGIN_PATTERN.fullmatch(user.name):
+                user.login = user.name
+
     def materialize(self) -> None:
         """Create the planned units, people, role grants and aspects (one flush)."""
         session, now = self.session, CLOCK.now()
@@ -168,6 +183,7 @@ class LedgerRefs:
                 for role in person.new_roles:
                     person.row.grants.append(RoleGrant(role=role))
                 person.new_roles = []
+        self._default_logins([p.row for people in self.people.values() for p in people if p.row.id is None])
         for aspect in (self.aspects or {}).values():
             if aspect.row is None:
                 aspect.row = Aspect(round_id=self.round.id, position=aspect.position, title=aspect.title)

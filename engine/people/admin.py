@@ -12,10 +12,10 @@ from uuid import uuid4
 
 from sqlalchemy import select
 
-from engine.errors import Forbidden, InvalidInput
+from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.events import TaskAssigned, record
-from engine.people.directory import check_roles, find_user, user_summary
-from engine.people.passwords import check_password
+from engine.people.directory import check_login, check_new_password, check_roles, find_user, user_summary
+from engine.people.passwords import check_password, hash_password
 from engine.people.sessions import end_sessions_of
 from engine.process.paths import latest_path
 from engine.store import audit
@@ -27,6 +27,7 @@ from engine.store.models import (
     STATUS_OPEN,
     InboxTask,
     Item,
+    RoleGrant,
     TaskRecord,
     Unit,
     User,
@@ -132,3 +133,61 @@ def handover(engine: Engine, name: str, successor: str, actor_id: int, reason: s
                   "items_as_person": len(as_person), "items_as_leader": len(as_leader)}
         audit.append(session, "user.handover", "user", old.id, actor.name, **result)
         return result
+
+
+def reset_password(engine: Engine, user_id: int, temporary: str, actor: str | None = None) -> dict:
+    """重置密码: a temporary password the person must replace at their next login; their sessions end."""
+    check_new_password(temporary)
+    with engine.db.transaction() as session:
+        user = person_with_roles(session, user_id)
+        if user is None:
+            raise NotFound("用户不存在")
+        user.password_hash, user.must_change_password = hash_password(temporary), True
+        ended = end_sessions_of(session, user.id)
+        audit.append(session, "user.reset_password", "user", user.id, actor, name=user.name, sessions_ended=ended)
+        return user_summary(user)
+
+
+def update_user(engine: Engine, user_id: int, *, name: str | None = None, login: str | None = None,
+                roles: list[str] | None = None, actor: str | None = None) -> dict:
+    """Edit a person: display name, 登录名 (empty: none), and the whole set of roles (granted and
+    removed to match)."""
+    with engine.db.transaction() as session:
+        user = person_with_roles(session, user_id)
+        if user is None:
+            raise NotFound("用户不存在")
+        before = user_summary(user)
+        errors = {}
+        if name is not None:
+            name = name.strip()
+            clash = session.execute(select(User.id).where(User.name == name, User.unit_id == user.unit_id,
+                                                          User.id != user.id)).first()
+            if not name:
+                errors["name"] = "「姓名」不能为空"
+            elif clash:
+                errors["name"] = f"{user.unit.name}已有同名人员{name}"
+            else:
+                user.name = name
+        if login is not None:
+            try:
+                user.login = check_login(session, login, user) if login.strip() else None
+            except InvalidInput as exc:
+                errors |= exc.field_errors
+        if roles is not None:
+            try:
+                wanted = set(check_roles(roles))
+            except InvalidInput as exc:
+                errors["roles"] = exc.message
+                wanted = user.roles
+            for grant in [g for g in user.grants if g.role not in wanted]:
+                user.grants.remove(grant)
+            for role in sorted(wanted - user.roles):
+                user.grants.append(RoleGrant(role=role))
+        if errors:
+            raise InvalidInput("人员信息未保存，请按提示修改", errors)
+        session.flush()
+        after = user_summary(user)
+        changed = {k: [before[k], after[k]] for k in ("name", "login", "roles") if before[k] != after[k]}
+        if changed:
+            audit.append(session, "user.update", "user", user.id, actor, **changed)
+        return after | {"active": user.active}

@@ -1,9 +1,10 @@
 """Units, people and their roles. A person is identified by name within a unit."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import CLOCK
@@ -11,6 +12,8 @@ from engine.errors import InvalidInput, NotFound
 from engine.people.passwords import MIN_LENGTH, hash_password
 from engine.store import audit
 from engine.store.models import ROLES, RoleGrant, Unit, User
+
+LOGIN_PATTERN = re.compile(r"[\w.\-]{2,50}")  # \w: letters, digits and CJK
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -58,8 +61,29 @@ def check_new_password(password: str) -> None:
         raise InvalidInput(f"密码至少需要 {MIN_LENGTH} 位", {"password": f"密码至少需要 {MIN_LENGTH} 位"})
 
 
+def check_login(session: Session, login: str, user: User | None = None) -> str:
+    """A 登录名 that is free (or already this user's): letters, digits, . _ - or Chinese, 2–50 long."""
+    login = (login or "").strip()
+    if not LOGIN_PATTERN.fullmatch(login):
+        raise InvalidInput("登录名无效", {"login": "登录名为 2–50 位字母、数字、汉字或 . _ -"})
+    holder = session.execute(select(User.id).where(User.login == login)).scalar()
+    if holder is not None and (user is None or holder != user.id):
+        raise InvalidInput(f"登录名「{login}」已被使用", {"login": f"登录名「{login}」已被使用"})
+    return login
+
+
+def default_login(session: Session, name: str) -> str | None:
+    """A new person's account is their name, unless a namesake or an account already has it (then an
+    administrator gives them one; until then they log in by name and unit)."""
+    if not LOGIN_PATTERN.fullmatch(name):
+        return None
+    namesakes = session.execute(select(func.count(User.id)).where(User.name == name)).scalar()
+    taken = session.execute(select(User.id).where(User.login == name)).first()
+    return name if namesakes <= 1 and taken is None else None
+
+
 def add_user_in(session: Session, name: str, unit: str, roles: list[str], password: str | None = None,
-                actor: str | None = None) -> tuple[User, bool]:
+                actor: str | None = None, login: str | None = None) -> tuple[User, bool]:
     """Create a user, or add roles to an existing one; returns (user, created)."""
     name = name.strip()
     if not name:
@@ -74,6 +98,10 @@ def add_user_in(session: Session, name: str, unit: str, roles: list[str], passwo
         user = User(name=name, unit_id=unit_row.id, active=True, created_at=CLOCK.now())
         user.unit = unit_row
         session.add(user)
+    if login is not None:
+        user.login = check_login(session, login, user)
+    elif created:
+        user.login = default_login(session, name)
     if password is not None:
         check_new_password(password)
         user.password_hash = hash_password(password)
@@ -87,9 +115,9 @@ def add_user_in(session: Session, name: str, unit: str, roles: list[str], passwo
 
 
 def add_user(engine: Engine, name: str, unit: str, roles: list[str], password: str | None = None,
-             actor: str | None = None) -> dict:
+             actor: str | None = None, login: str | None = None) -> dict:
     with engine.db.transaction() as session:
-        user, created = add_user_in(session, name, unit, roles, password, actor)
+        user, created = add_user_in(session, name, unit, roles, password, actor, login)
         return user_summary(user) | {"created": created}
 
 
@@ -103,8 +131,9 @@ def set_password(engine: Engine, name: str, password: str, unit: str | None = No
 
 
 def user_summary(user: User) -> dict:
-    return {"id": user.id, "name": user.name, "unit": user.unit.name, "roles": sorted(user.roles),
-            "can_login": bool(user.password_hash) and user.active, "active": user.active}
+    return {"id": user.id, "name": user.name, "login": user.login, "unit": user.unit.name, "roles": sorted(user.roles),
+            "can_login": bool(user.password_hash) and user.active, "active": user.active,
+            "must_change_password": bool(user.must_change_password)}
 
 
 def list_users(engine: Engine) -> list[dict]:

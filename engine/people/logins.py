@@ -49,12 +49,15 @@ def record_wrong_password(engine: Engine, user_id: int, action: str, remote_addr
 
 
 def _matching_user(session, name: str, unit: str | None, password: str) -> User | None:
-    """The active user of that name (and unit) whose password this is. Namesakes are each tried;
+    """The active user of that 登录名, or of that name (and unit), whose password this is. Namesakes are each tried;
     an unknown name costs a hash check too, so neither the answer nor its time tells who exists."""
-    query = select(User).where(User.name == name)
-    if unit:
-        query = query.join(Unit).where(Unit.name == unit.strip())
-    candidates = session.execute(query).unique().scalars().all()
+    # A 登录名 names one account; otherwise the name (and unit) may name several namesakes.
+    candidates = [] if unit else session.execute(select(User).where(User.login == name)).unique().scalars().all()
+    if not candidates:
+        query = select(User).where(User.name == name)
+        if unit:
+            query = query.join(Unit).where(Unit.name == unit.strip())
+        candidates = session.execute(query).unique().scalars().all()
     matches = [u for u in candidates if check_password(u.password_hash, password) and u.active]
     if not candidates:
         check_password(_decoy_hash(), password)
@@ -102,7 +105,7 @@ def change_password(engine: Engine, user_id: int, old: str, new: str, repeat: st
             refuse_if_locked(session, user.name, "修改密码")
             if not check_password(user.password_hash, old):
                 raise WrongOldPassword("原密码不正确", {"old": "原密码不正确"})
-            user.password_hash = hash_password(new)
+            user.password_hash, user.must_change_password = hash_password(new), False
             ended = end_sessions_of(session, user.id, keep_session)
             audit.append(session, "user.change_password", "user", user.id, user.name, sessions_ended=ended)
     except WrongOldPassword:

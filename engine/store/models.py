@@ -1,23 +1,24 @@
 """The data model (SQLAlchemy 2 declarative). Schema changes go through Alembic (engine/migrations)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Optional
 
 from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
-    TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship
+
+from engine.store.types import UTCDateTime
 
 # Roles (docs/domain.md, roles), named in Chinese as users know them.
 OFFICER = "责任人"
@@ -44,23 +45,6 @@ ITEM_STATUSES = (STATUS_OPEN, STATUS_CLOSED)  # what a process may set (itemStat
 ALL_ITEM_STATUSES = (*ITEM_STATUSES, STATUS_WITHDRAWN)
 
 
-class UTCDateTime(TypeDecorator):
-    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (no time zones) and PostgreSQL."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value, dialect):
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
-
-
 class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict: JSON, list: JSON}
 
@@ -77,12 +61,15 @@ class User(Base):
     """A person, identified by name within unit. No password hash means they cannot log in yet."""
 
     __tablename__ = "users"
-    __table_args__ = (UniqueConstraint("unit_id", "name"),)
+    __table_args__ = (UniqueConstraint("unit_id", "name"), UniqueConstraint("login", name="uq_users_login"))
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), index=True)
+    # 登录名: an account of its own, so two 王伟 are two accounts (None: log in by name and unit).
+    login: Mapped[Optional[str]] = mapped_column(String(100))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
     password_hash: Mapped[Optional[str]] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime]
 
     unit: Mapped[Unit] = relationship(lazy="joined")
