@@ -10,7 +10,8 @@ sub-headings and tables, 落款), rendered to PDF by engine/templates/official_d
   三、建章立制情况      rules made or revised, from the steps that enacted them and the office's records
   四、问责情况          every step in the 纪检监察 lane with what it recorded
   五、尚未完成整改的问题 reasons (the latest 存在问题 reported, else the step it waits for) and dates
-  六、下一步工作打算
+  六、经批准的延期和调整 every approved 变更申请: what changed, why, who approved it, when
+  七、下一步工作打算
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sqlalchemy import func, select
 from engine import render
 from engine.clock import CLOCK
 from engine.ledger.activities import activity_figures, round_activities
+from engine.ledger.changes import APPROVED, ChangeRequest, change_view
 from engine.ledger.items import ITEM_LOAD_OPTIONS
 from engine.ledger.round_facts import current_step, open_steps, running_items, under_observation, work_records
 from engine.ledger.rounds import find_round, issuer_of, round_view
@@ -37,7 +39,7 @@ from engine.reports.progress import (
     title_lines,
 )
 from engine.reports.round_work import rule_rows
-from engine.store.models import STATUS_CLOSED, STATUS_OPEN, STATUS_WITHDRAWN, EvidenceFile, Item, Signature
+from engine.store.models import STATUS_CLOSED, STATUS_OPEN, STATUS_WITHDRAWN, EvidenceFile, Item, Signature, User
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -80,6 +82,16 @@ def _accountability_rows(items: list[Item], accountability: dict[int, list[dict]
             rows.append([item.number, item.title, record["step"], what or "（未填写）", record["by"],
                          local_date(record["at"]).isoformat()])
     return [[str(n), *row] for n, row in enumerate(rows, start=1)]
+
+
+def _approved_changes(session, round_id: int, local_date) -> list[list[str]]:
+    """Every approved 变更申请 of the round (延期 first among them as they come), in the order approved."""
+    rows = session.execute(select(ChangeRequest, Item.number, Item.title, User.name).join(Item, Item.id == ChangeRequest.item_id)
+                           .outerjoin(User, User.id == ChangeRequest.decided_by)
+                           .where(Item.round_id == round_id, ChangeRequest.status == APPROVED)
+                           .order_by(ChangeRequest.decided_at, ChangeRequest.id)).all()
+    return [[str(n), f"第{number}号 {title}", change_view(session, c)["summary"], c.reason, approver or "",
+             local_date(c.decided_at).isoformat()] for n, (c, number, title, approver) in enumerate(rows, start=1)]
 
 
 def _latest(records: list[dict], key: str) -> str:
@@ -151,6 +163,9 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
                                  [5, 7, 20, 10, 34, 10, 14])]),
             ("尚未完成整改的问题", [_table("", ["序号", "问题", "责任单位", "原因或进展", "整改时限", "计划完成", "灯色"],
                                         open_rows, [5, 22, 14, 29, 11, 11, 8])]),
+            ("经批准的延期和调整", [_table("", ["序号", "问题", "变更", "理由", "批准人", "批准日期"],
+                                        _approved_changes(session, round_.id, engine.lights.local_date),
+                                        [5, 20, 30, 23, 9, 13])]),
             ("下一步工作打算", [_paragraph(p) for p in paragraphs(round_.report_next_steps)]),
         ]
         day = round_.report_date or today

@@ -15,6 +15,7 @@ from engine.ledger.detail import item_detail
 from engine.people.directory import user_id_of
 from engine.process.timers import tick
 from engine.reports.dashboard import dashboard
+from engine.reports.upward import upward_report
 from engine.store.models import IMMEDIATE, LONG_TERM
 from engine.work.reassign import reassign_task
 
@@ -54,6 +55,9 @@ def test_an_approved_extension_moves_the_deadline_the_light_and_the_accountabili
     assert tick(engine, at(engine, LATER + timedelta(days=36))).new_tasks == []
     assert steps(engine, item) == ["accountability_task", "fix_task"]
 
+    [approved] = [s for s in upward_report(engine, "测试轮次")["sections"] if s["heading"].endswith("经批准的延期和调整")]
+    [row] = approved["blocks"][0]["rows"]
+    assert f"整改时限由{DEADLINE.isoformat()}改为{LATER.isoformat()}" in row[2] and row[3:5] == ["需协调财政资金，无法按期完成", "陈刚"]
     second = ask(engine, item, deadline=(LATER + timedelta(days=30)).isoformat(), reason="资金仍未到位")
     [record] = [h for h in item_detail(engine, item)["history"] if h["bpmn_id"] == "change_request"][-1:]
     assert record["data"]["extension"] == 2 and "第 2 次申请延期" in record["data"]["summary"]
