@@ -24,7 +24,19 @@ from engine.ledger.xlsx.importing import LedgerRefused, RoleChangesUnconfirmed, 
 from engine.ledger.xlsx.jobs import get_job, queue_import
 from engine.reports.dashboard import dashboard
 from engine.reports.progress import progress_report, render_progress_html, render_progress_pdf
-from engine.store.models import ADMIN, DISCIPLINE, HEAD, LEADER, OFFICE, STATUS_CLOSED, Aspect, Item, Round, User
+from engine.store.models import (
+    ADMIN,
+    DISCIPLINE,
+    HEAD,
+    LEADER,
+    OFFICE,
+    STATUS_CLOSED,
+    STATUS_WITHDRAWN,
+    Aspect,
+    Item,
+    Round,
+    User,
+)
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -55,7 +67,7 @@ def rounds_for(engine: Engine, user_id: int) -> dict:
     with engine.db.reading() as session:
         user = viewer(session, user_id)
         counts = {rid: (total, int(closed or 0)) for rid, total, closed in session.execute(
-            _counted(select(Item.round_id)).group_by(Item.round_id))}
+            _counted(select(Item.round_id)).where(Item.status != STATUS_WITHDRAWN).group_by(Item.round_id))}
         rounds = []
         for round_ in session.execute(select(Round).order_by(Round.feedback_date.desc(), Round.id.desc())).scalars():
             total, closed = counts.get(round_.id, (0, 0))
@@ -71,11 +83,13 @@ def round_for(engine: Engine, user_id: int, round_id: int) -> dict:
         round_ = find_round(session, round_id)
         # Every aspect (an empty one too: 整改办 may have just added it), then items without one.
         rows = session.execute(_counted(select(Aspect.id, Aspect.title)).select_from(Aspect)
-                               .outerjoin(Item, Item.aspect_id == Aspect.id).where(Aspect.round_id == round_.id)
+                               .outerjoin(Item, (Item.aspect_id == Aspect.id) & (Item.status != STATUS_WITHDRAWN))
+                               .where(Aspect.round_id == round_.id)
                                .group_by(Aspect.id, Aspect.title, Aspect.position)
                                .order_by(Aspect.position, Aspect.id)).all()
         rows += [(None, None, total, closed) for total, closed in session.execute(
-            _counted(select()).select_from(Item).where(Item.round_id == round_.id, Item.aspect_id.is_(None)))
+            _counted(select()).select_from(Item).where(Item.round_id == round_.id, Item.aspect_id.is_(None),
+                                                       Item.status != STATUS_WITHDRAWN))
             if total]
         aspects = [{"id": aid, "title": title or "（未分方面）", "total": total, "closed": int(closed or 0),
                     "closing_rate_text": _rate_text(int(closed or 0), total)} for aid, title, total, closed in rows]

@@ -32,7 +32,16 @@ from engine.ledger.xlsx.export import WIDTHS, write_sheet
 from engine.process.bpmn import reviewed_ids, step_id
 from engine.process.deploy import all_task_specs
 from engine.process.instances import version_spec
-from engine.store.models import LEADER, OFFICER, STATUS_CLOSED, Item, ProcessInstance, TaskRecord, User
+from engine.store.models import (
+    LEADER,
+    OFFICER,
+    STATUS_CLOSED,
+    STATUS_WITHDRAWN,
+    Item,
+    ProcessInstance,
+    TaskRecord,
+    User,
+)
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -189,7 +198,7 @@ def _problem_row(engine: Engine, item: Item, steps, running, now) -> list:
 
 def _duty_rows(items: list[Item], today) -> list[list]:
     duties: dict[tuple[str, int], tuple[User, list[Item]]] = {}
-    for item in items:
+    for item in (i for i in items if i.status != STATUS_WITHDRAWN):  # a withdrawn item is nobody's duty
         for role, user in ((LEADER, item.leader), (OFFICER, item.person)):
             duties.setdefault((role, user.id), (user, []))[1].append(item)
 
