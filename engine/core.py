@@ -16,6 +16,7 @@ from engine.ledger import changes as _changes  # noqa: F401  (also applies appro
 from engine.ledger import lookbacks as _lookbacks  # noqa: F401
 from engine.ledger.lights import LightRules
 from engine.ledger.xlsx.jobs import RunImport
+from engine.notify.centre import write_notifications
 from engine.outbox import Outbox
 from engine.people import sessions as _sessions  # noqa: F401
 from engine.people import throttle as _throttle  # noqa: F401
@@ -46,6 +47,8 @@ class Engine:
         # Domain events go to the outbox with the change that raised them; handlers run after commit.
         self.outbox = Outbox(self, {ItemClosed.name: RecordOnClose(), ImportQueued.name: RunImport()},
                              settings.outbox_dispatch)
+        # Before the outbox takes the events: the notifications they cause, in the same commit.
+        self.db.before_commit.append(lambda session: write_notifications(session, self.clock.now()))
         self.db.before_commit.append(self.outbox.write_recorded)
         self.db.before_commit.append(audit.seal_pending)  # last: it may append an audit entry
         self.db.after_commit.append(self.outbox.committed)

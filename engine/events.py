@@ -84,6 +84,17 @@ class EscalationRaised(DomainEvent):
 
 
 @dataclass(frozen=True)
+class ChangeDecided(DomainEvent):
+    """A 变更申请 was approved or returned (`status` 已批准 / 已退回)."""
+
+    request_id: int
+    kind: str
+    status: str
+    requester_id: int
+    opinion: str
+
+
+@dataclass(frozen=True)
 class ImportQueued(DomainEvent):
     """整改办 confirmed a ledger import; it runs after commit (engine/ledger/xlsx/jobs.py). Not about
     one item: `item_id` is 0."""
@@ -93,13 +104,18 @@ class ImportQueued(DomainEvent):
 
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.name: cls for cls in (TaskAssigned, TaskReturned, ItemClosed, ItemReopened, DeadlineChanged, EscalationRaised,
-                              ImportQueued)
+                              ChangeDecided, ImportQueued)
 }
 
 
 def record(session: Session, event: DomainEvent) -> None:
     """Record `event` on the unit of work; it is written to the outbox when the session commits."""
     session.info.setdefault(RECORDED, []).append(event)
+
+
+def pending(session: Session) -> list[DomainEvent]:
+    """The events recorded on this session so far, left in place (for a hook that runs before the outbox's)."""
+    return list(session.info.get(RECORDED, []))
 
 
 def recorded(session: Session) -> list[DomainEvent]:

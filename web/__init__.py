@@ -58,9 +58,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
 
-    from . import admin, auth, changes, inbox, item_forms, items, people, round_work, rounds, tasks, verify
+    from . import admin, auth, changes, inbox, item_forms, items, notices, people, round_work, rounds, tasks, verify
 
-    for module in (auth, inbox, tasks, item_forms, items, changes, rounds, round_work, verify, admin, people):
+    for module in (auth, inbox, tasks, item_forms, items, changes, rounds, round_work, verify, admin, people, notices):
         app.register_blueprint(module.bp)
 
     @app.before_request
@@ -97,7 +97,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.context_processor
     def navigation():
         # Loaded with the signed-in person (engine/people/sessions.py load_session): no query of its own.
-        return {"inbox_count": current_user.inbox_count} if current_user.is_authenticated else {}
+        return ({"inbox_count": current_user.inbox_count, "unread_count": current_user.unread_count}
+                if current_user.is_authenticated else {})
 
     @app.after_request
     def security_headers(response):

@@ -27,6 +27,7 @@ class SessionUser(UserMixin):
         self.unit_id = data.get("unit_id")
         self.roles = data["roles"]
         self.inbox_count = data.get("inbox_count", 0)
+        self.unread_count = data.get("unread_count", 0)
         self.must_change_password = data.get("must_change_password", False)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 
 from engine.cli.base import emit, handled, main
+from engine.notify.centre import notifications_of
 from engine.people.admin import handover, move_user, revoke_role, set_active
 from engine.people.directory import add_user, list_users, set_password, user_id_of
 from engine.store.models import ROLES
@@ -122,3 +123,23 @@ def users_handover(ctx, name, successor, as_user, reason, password, unit, to_uni
     result = handover(engine, name, successor, user_id_of(engine, as_user), reason, password, unit, to_unit)
     emit(result, as_json, lambda r: f"已将{r['from']}的工作移交给{r['to']}：待办 {r['tasks']} 项，"
                                     f"责任人问题 {r['items_as_person']} 个，分管问题 {r['items_as_leader']} 个")
+
+
+@main.group()
+def notifications():
+    """站内通知。"""
+
+
+@notifications.command("list")
+@click.option("--user", "user_name", required=True, help="用户姓名或登录名")
+@click.option("--unit", help="同名时指定单位")
+@click.option("--unread", is_flag=True, help="只列未读")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def notifications_list(ctx, user_name, unit, unread, as_json):
+    """列出用户的通知（最新在前）。"""
+    engine = ctx.engine()
+    result = notifications_of(engine, user_id_of(engine, user_name, unit), unread_only=unread)
+    emit(result["notifications"], as_json, lambda rows: "\n".join(
+        f"{n['id']:>5}  {'  ' if n['read'] else '● '}[{n['kind']}] {n['text']}" for n in rows) or "（无通知）")

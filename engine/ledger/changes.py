@@ -15,7 +15,7 @@ from sqlalchemy import ForeignKey, String, Text, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.events import DeadlineChanged, record
+from engine.events import ChangeDecided, DeadlineChanged, record
 from engine.people.directory import find_user
 from engine.process.instances import CHANGE_PROCESS, ON_COMPLETED, honours_third_party, start_instance
 from engine.process.paths import end_path, move_deadline, reassign_open_tasks
@@ -223,10 +223,10 @@ def _decided(engine: Engine, session: Session, instance, item: Item) -> None:
     decision = (gate.data or {}).get("decision") if gate else None
     request.decided_at, request.decided_by = engine.clock.now(), gate.completed_by if gate else None
     request.opinion = (gate.data or {}).get("opinion", "") if gate else ""
-    if decision != "approve":
-        request.status = REJECTED
+    request.status = APPROVED if decision == "approve" else REJECTED
+    record(session, ChangeDecided(item.id, request.id, request.kind, request.status, request.requested_by, request.opinion))
+    if request.status == REJECTED:
         return
-    request.status = APPROVED
     after = request.after
     if request.kind in (WITHDRAW, MERGE):
         end_path(session, item)

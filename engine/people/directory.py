@@ -33,7 +33,12 @@ def get_or_create_unit(session: Session, name: str) -> tuple[Unit, bool]:
 
 
 def find_user(session: Session, name: str, unit: str | None = None) -> User:
-    """The user called `name` (in `unit` if given); refuses an ambiguous name."""
+    """The user whose 登录名 is `name`, else the user called `name` (in `unit` if given); refuses an
+    ambiguous name."""
+    if not unit:
+        account = session.execute(select(User).where(User.login == name.strip())).unique().scalar_one_or_none()
+        if account is not None:
+            return account
     query = select(User).where(User.name == name.strip())
     if unit:
         query = query.join(Unit).where(Unit.name == unit.strip())

@@ -16,6 +16,7 @@ from sqlalchemy import ForeignKey, Index, String, func, select, update
 from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column
 
 from engine.clock import CLOCK
+from engine.notify.centre import unread_count
 from engine.people.directory import user_summary
 from engine.process.assignment import visible_to
 from engine.store.models import Base, InboxTask, User
@@ -75,7 +76,8 @@ def load_session(engine: Engine, token: str) -> dict | None:
             return None
         count = session.execute(select(func.count(InboxTask.id)).where(visible_to(user))).scalar_one()
         stale = now - row.last_seen_at > TOUCH_EVERY
-        summary = user_summary(user) | {"unit_id": user.unit_id, "inbox_count": count}
+        summary = user_summary(user) | {"unit_id": user.unit_id, "inbox_count": count,
+                                        "unread_count": unread_count(session, user.id)}
     if stale:
         with engine.db.transaction() as session:
             session.execute(update(WebSession).where(WebSession.id == _key(token)).values(last_seen_at=now))
