@@ -210,10 +210,10 @@ def _record_engine_steps(session, instance, item, ctx: RunContext, now: datetime
         if getattr(task.task_spec, "bpmn_id", None) and not isinstance(task.task_spec, LoopTask)]
     if rows:
         session.execute(insert(TaskRecord), rows)
-        _seal(session, rows)
+        seal_records(session, rows)
 
 
-def _seal(session: Session, rows: list[dict]) -> None:
+def seal_records(session: Session, rows: list[dict]) -> None:
     for row in rows:
         audit.seal(session, "task_records", row["task_id"], audit.task_record_digest(row))
 
@@ -254,7 +254,7 @@ def task_label(task) -> str:
     return name
 
 
-def _due_date(task, item: Item) -> date:
+def due_date_of(task, item: Item) -> date:
     expression = properties_of(task.task_spec).get(PROP_DUE)
     if expression:
         try:
@@ -280,7 +280,7 @@ def _sync_inbox(session: Session, instance, workflow, item, ctx: RunContext, now
         } for task_id in gone if task_id != ctx.completed_task_id]
         if cancelled:
             session.execute(insert(TaskRecord), cancelled)
-            _seal(session, cancelled)
+            seal_records(session, cancelled)
     for task_id, task in ready.items():
         if task_id in existing:
             continue
@@ -293,7 +293,7 @@ def _sync_inbox(session: Session, instance, workflow, item, ctx: RunContext, now
             id=task_id, instance_id=instance.id, item_id=item.id, bpmn_id=step_id(task.task_spec),
             name=task_label(task)[:200], lane_role=lane, assignee_id=assignee_id, scope_unit_id=scope_unit_id,
             form_key=form_key_of(task.task_spec), signoff=is_signoff(task.task_spec),
-            due_date=_due_date(task, item), created_at=now,
+            due_date=due_date_of(task, item), created_at=now,
         )
         session.add(row)
         record(session, TaskAssigned(item.id, task_id, row.name, lane, assignee_id, row.due_date.isoformat()))

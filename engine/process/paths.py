@@ -19,11 +19,11 @@ from engine.process.deploy import all_task_specs
 from engine.process.instances import (
     SIDE_PROCESSES,
     RunContext,
-    _due_date,
-    _seal,
     advance,
+    due_date_of,
     find_task,
     load_workflow,
+    seal_records,
     version_spec,
 )
 from engine.store.models import InboxTask, Item, ProcessInstance, ProcessVersion, TaskRecord, Timer
@@ -68,7 +68,7 @@ def move_deadline(engine: Engine, session: Session, item: Item) -> None:
         for row in session.execute(select(InboxTask).where(InboxTask.instance_id == instance.id)).scalars():
             task = find_task(workflow, row.id)
             if task is not None:
-                row.due_date = _due_date(task, item)
+                row.due_date = due_date_of(task, item)
 
 
 def reassign_open_tasks(engine: Engine, session: Session, item: Item) -> list[InboxTask]:
@@ -106,7 +106,7 @@ def end_path(session: Session, item: Item) -> int:
                     "completed_at": now, "data": None} for r in rows]
         if records:
             session.execute(insert(TaskRecord), records)
-            _seal(session, records)
+            seal_records(session, records)
         session.execute(delete(InboxTask).where(InboxTask.instance_id == instance.id))
         session.execute(delete(Timer).where(Timer.instance_id == instance.id))
         instance.completed, instance.updated_at = True, now
