@@ -2,7 +2,7 @@
 handed to every engine function (the library's dependency container)."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from engine.clock import CLOCK, Clock
 from engine.closure.records import RecordOnClose
@@ -43,7 +43,7 @@ class Engine:
         # Ledgers uploaded for an import preview, kept until confirmed (pruned by `rectify files prune`).
         self.uploads = ContentStore(settings.instance_path / "uploads")
         # Functions BPMN scripts may call; deploying BPMN is a trusted act (scripts run unsandboxed).
-        self.processes = ProcessRuntime({"escalation_time": self.escalation_time})
+        self.processes = ProcessRuntime({"escalation_time": self.escalation_time, "in_days": self.in_days})
         # Domain events go to the outbox with the change that raised them; handlers run after commit.
         self.outbox = Outbox(self, {ItemClosed.name: RecordOnClose(), ImportQueued.name: RunImport()},
                              settings.outbox_dispatch)
@@ -56,6 +56,10 @@ class Engine:
     def escalation_time(self, deadline_iso: str) -> str:
         """ISO moment at which an item with this deadline turns 红 (used by BPMN timers)."""
         return self.lights.escalation_moment(date.fromisoformat(str(deadline_iso)[:10])).isoformat()
+
+    def in_days(self, days: int) -> str:
+        """The body's date `days` from today (for a step's own period, e.g. 问责处理's)."""
+        return (self.lights.local_date(self.clock.now()) + timedelta(days=int(days))).isoformat()
 
     def close(self) -> None:
         self.outbox.wait_idle()

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from engine.clock import CLOCK
 from engine.ledger.changes import item_changes
 from engine.ledger.items import get_item, item_summary
 from engine.process.assignment import holder_label
@@ -49,6 +50,7 @@ def item_detail(engine: Engine, item_id: int) -> dict:
                         "completed": instance.completed, "tree_depth": instance.tree_depth} if instance else None,
             "open_tasks": [{"id": t.id, "step": t.name, "bpmn_id": t.bpmn_id, "role": t.lane_role,
                             "assignee": holder_label(t), "signoff": t.signoff,
+                            "light": engine.lights.light(t.due_date or item.deadline, item.status, CLOCK.now()),
                             "due_date": t.due_date.isoformat() if t.due_date else None} for t in open_tasks],
             "history": [{"task_id": r.task_id, "bpmn_id": r.bpmn_id, "step": r.name, "kind": r.kind,
                          "outcome": r.outcome, "by": r.user.name if r.user else None,

@@ -1,4 +1,5 @@
-"""红黄绿灯 (docs/domain.md, lights): an item's light from its deadline, its status and the clock."""
+"""红黄绿灯 (docs/domain.md, lights): a step's light from its due date, an item's from its deadline and
+its most pressing open step, its status and the clock."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
@@ -11,6 +12,9 @@ LIGHTS = (GREEN, BLUE, YELLOW, RED, CLOSED)
 LIGHT_TEXT = {
     GREEN: "正常推进", BLUE: "临近时限", YELLOW: "已超期", RED: "严重超期（问责）", CLOSED: "已销号", WITHDRAWN: "已撤销",
 }
+
+
+SEVERITY = {GREEN: 0, BLUE: 1, YELLOW: 2, RED: 3, CLOSED: -1, WITHDRAWN: -1}
 
 
 class LightRules:
@@ -35,6 +39,15 @@ class LightRules:
         if (deadline - today).days <= self.due_soon_days:
             return BLUE
         return GREEN
+
+    def item_light(self, deadline: date, status: str, now: datetime, earliest_due: date | None = None) -> str:
+        """An item's light: the worse of its deadline's and that of its most pressing open step (the
+        one due first), so a plan overdue by weeks shows before the item's own deadline comes."""
+        light = self.light(deadline, status, now)
+        if earliest_due is None or light in (CLOSED, WITHDRAWN):
+            return light
+        step = self.light(earliest_due, status, now)
+        return step if SEVERITY[step] > SEVERITY[light] else light
 
     def escalation_moment(self, deadline: date) -> datetime:
         """The first moment the item is 红: the start of the day after deadline + red_after_days."""

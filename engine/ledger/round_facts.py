@@ -4,6 +4,7 @@ query for a whole round (or all rounds), never one query per item."""
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -40,6 +41,14 @@ def open_steps(session: Session, round_id: int | None) -> dict[int, list[str]]:
     for item_id, name in rows:
         steps[item_id].append(name)
     return steps
+
+
+def earliest_dues(session: Session, round_id: int | None) -> dict[int, date]:
+    """Item id -> the due date of its most pressing open task (the earliest), for its light."""
+    rows = session.execute(_in_round(
+        select(InboxTask.item_id, func.min(InboxTask.due_date)).where(InboxTask.due_date.is_not(None))
+        .group_by(InboxTask.item_id), InboxTask.item_id, round_id))
+    return {item_id: due for item_id, due in rows}
 
 
 def running_items(session: Session, round_id: int | None) -> set[int]:

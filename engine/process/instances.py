@@ -10,7 +10,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -159,6 +159,9 @@ def advance(engine: Engine, session: Session, instance: ProcessInstance, workflo
     instance.updated_at = now
     _sync_inbox(session, instance, workflow, item, ctx, now)
     _sync_timers(session, instance, workflow)
+    if item.status == STATUS_OPEN:  # its light follows its most pressing open step too
+        due = session.execute(select(func.min(InboxTask.due_date)).where(InboxTask.item_id == item.id)).scalar()
+        item.light = engine.lights.item_light(item.deadline, item.status, now, due)
     try:
         session.flush()
     except StaleDataError:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from engine.errors import Conflict
 from engine.process.instances import RunContext, advance, load_workflow
@@ -82,14 +82,17 @@ def _fire(engine: Engine, instance_id: int, moment: datetime, report: TickReport
 
 
 def _update_lights(engine: Engine, moment: datetime, report: TickReport) -> None:
-    """Recompute open items' lights. Each change is a conditional UPDATE (`light` still differs), so
+    """Recompute open items' lights (deadline and most pressing open step). Each change is a conditional UPDATE (`light` still differs), so
     of two ticks at once only the one whose UPDATE changed rows counts and audits them: PostgreSQL
     re-checks the condition after the other's commit, SQLite runs the two one after the other."""
     with engine.db.transaction() as session:
         wanted: dict[str, list[int]] = {}
-        for item_id, deadline, light in session.execute(
-                select(Item.id, Item.deadline, Item.light).where(Item.status == STATUS_OPEN)):
-            new = engine.lights.light(deadline, STATUS_OPEN, moment)
+        dues = (select(InboxTask.item_id, func.min(InboxTask.due_date).label("due"))
+                .group_by(InboxTask.item_id).subquery())
+        for item_id, deadline, light, due in session.execute(
+                select(Item.id, Item.deadline, Item.light, dues.c.due).outerjoin(dues, dues.c.item_id == Item.id)
+                .where(Item.status == STATUS_OPEN)):
+            new = engine.lights.item_light(deadline, STATUS_OPEN, moment, due)
             if new != light:
                 wanted.setdefault(new, []).append(item_id)
         for light, ids in wanted.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from lxml import etree
@@ -141,7 +141,8 @@ def _check_user_tasks(name: str, tree, forms_path: Path) -> list[Problem]:
 
 
 _RULES = LightRules("Asia/Shanghai", 7, 30)
-_FUNCTIONS = {"escalation_time": lambda d: _RULES.escalation_moment(date.fromisoformat(str(d)[:10])).isoformat()}
+_FUNCTIONS = {"escalation_time": lambda d: _RULES.escalation_moment(date.fromisoformat(str(d)[:10])).isoformat(),
+              "in_days": lambda n: (date(2026, 6, 1) + timedelta(days=int(n))).isoformat()}
 
 
 def _evaluate(expression: str):

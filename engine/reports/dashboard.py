@@ -1,8 +1,8 @@
 """Dashboard figures (docs/domain.md, figures), for one round or all rounds, as plain values.
 Withdrawn items (已撤销) are counted apart and left out of every other figure, the 销号率 included.
 
-Counts come from SQL aggregates; lights are today's, from each open item's deadline and the clock by
-the same rules `tick` applies (so the figures are right even if `tick` has not run yet today). An
+Counts come from SQL aggregates; lights are today's, from each open item's deadline, its most pressing
+open step and the clock, by the same rules `tick` applies (so the figures are right even if `tick` has not run yet today). An
 item is overdue when it is open and past its deadline (黄 or 红); days to close run from the round's
 feedback date to the local date the item was closed."""
 from __future__ import annotations
@@ -16,11 +16,11 @@ from sqlalchemy import case, func, select
 from engine.clock import CLOCK
 from engine.ledger.items import ITEM_LOAD_OPTIONS
 from engine.ledger.lights import BLUE, CLOSED, GREEN, LIGHTS, RED
-from engine.ledger.round_facts import current_step, open_steps, running_items
+from engine.ledger.round_facts import current_step, earliest_dues, open_steps, running_items
 from engine.ledger.rounds import find_round, round_view, upward_due
 from engine.reports.round_work import lookback_results, rule_rows
 from engine.reports.trend import round_trend
-from engine.store.models import CATEGORIES, STATUS_CLOSED, STATUS_OPEN, STATUS_WITHDRAWN, Item, Round, Unit
+from engine.store.models import CATEGORIES, STATUS_CLOSED, STATUS_OPEN, STATUS_WITHDRAWN, InboxTask, Item, Round, Unit
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -69,9 +69,11 @@ def _figures(key: str, value, total: int, closed: int, overdue: int) -> dict:
 
 def _lights(engine: Engine, session, round_id, now) -> dict[str, int]:
     counts = Counter({light: 0 for light in LIGHTS})
-    query = _scoped(select(Item.deadline, Item.status, func.count(Item.id)).group_by(Item.deadline, Item.status), round_id)
-    for deadline, status, n in session.execute(query):
-        counts[engine.lights.light(deadline, status, now)] += n
+    dues = select(InboxTask.item_id, func.min(InboxTask.due_date).label("due")).group_by(InboxTask.item_id).subquery()
+    query = _scoped(select(Item.deadline, Item.status, dues.c.due, func.count(Item.id))
+                    .outerjoin(dues, dues.c.item_id == Item.id).group_by(Item.deadline, Item.status, dues.c.due), round_id)
+    for deadline, status, due, n in session.execute(query):
+        counts[engine.lights.item_light(deadline, status, now, due)] += n
     return dict(counts)
 
 
@@ -80,10 +82,10 @@ def _overdue(engine: Engine, session, round_id, now, today: date) -> list[dict]:
         select(Item).where(Item.status == STATUS_OPEN, Item.deadline < today).order_by(Item.deadline, Item.id)
         .options(*ITEM_LOAD_OPTIONS),
         round_id)).unique().scalars().all()
-    steps, running = open_steps(session, round_id), running_items(session, round_id)
+    steps, running, dues = open_steps(session, round_id), running_items(session, round_id), earliest_dues(session, round_id)
     rows = []
     for item in items:
-        light = engine.lights.light(item.deadline, item.status, now)
+        light = engine.lights.item_light(item.deadline, item.status, now, dues.get(item.id))
         rows.append({"id": item.id, "round": item.round.name, "number": item.number, "title": item.title,
                      "category": item.category, "unit": item.unit.name, "person": item.person.name,
                      "deadline": item.deadline.isoformat(), "days_overdue": (today - item.deadline).days,

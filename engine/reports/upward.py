@@ -25,7 +25,14 @@ from engine.clock import CLOCK
 from engine.ledger.activities import activity_figures, round_activities
 from engine.ledger.changes import APPROVED, ChangeRequest, change_view
 from engine.ledger.items import ITEM_LOAD_OPTIONS
-from engine.ledger.round_facts import current_step, open_steps, running_items, under_observation, work_records
+from engine.ledger.round_facts import (
+    current_step,
+    earliest_dues,
+    open_steps,
+    running_items,
+    under_observation,
+    work_records,
+)
 from engine.ledger.rounds import find_round, issuer_of, round_view
 from engine.reports.progress import (
     aspect_title,
@@ -110,6 +117,7 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
         running, steps = running_items(session, round_.id), open_steps(session, round_.id)
         signers, evidence = _signers(session, round_.id), _evidence_counts(session, round_.id)
         activities = round_activities(session, round_.id)
+        dues = earliest_dues(session, round_.id)
         issuer = issuer_of(round_)
 
         problems_by_aspect: dict[str, list[list[str]]] = defaultdict(list)
@@ -121,7 +129,7 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
             aspect = aspect_title(item.aspect.title) if item.aspect else "其他问题"
             aspect_order.setdefault(aspect, item.aspect.position if item.aspect else 10**9)
             closed_on = engine.lights.local_date(item.closed_at).isoformat() if item.closed_at else "—"
-            light = engine.lights.light(item.deadline, item.status, now)
+            light = engine.lights.item_light(item.deadline, item.status, now, dues.get(item.id))
             problems_by_aspect[aspect].append([
                 str(n), item.title, f"{item.unit.name}\n{item.person.name}",
                 done_text(records.get(item.id, []), item.unit.name, item.deadline),

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from engine.clock import CLOCK
 from engine.errors import Conflict, Forbidden, NotFound
 from engine.ledger.items import item_summary
 from engine.process.assignment import holder_label, refusal, visible_to
@@ -37,13 +38,16 @@ def person(session: Session, user_id: int) -> User:
     return user
 
 
-def task_row_view(row: InboxTask) -> dict:
+def task_row_view(row: InboxTask, lights=None, now=None) -> dict:
+    """A task as lists show it; with the light rules, its light is its own (from its due date),
+    otherwise its item's."""
     item = row.item
+    light = lights.light(row.due_date or item.deadline, item.status, now) if lights is not None else item.light
     return {
         "id": row.id, "item_id": item.id, "item_number": item.number, "item_title": item.title,
         "round": item.round.name, "category": item.category, "step": row.name, "bpmn_id": row.bpmn_id,
         "role": row.lane_role, "assignee": holder_label(row), "form_key": row.form_key, "signoff": row.signoff,
-        "due_date": row.due_date.isoformat() if row.due_date else None, "light": item.light,
+        "due_date": row.due_date.isoformat() if row.due_date else None, "light": light,
         "created_at": row.created_at.isoformat(),
     }
 
@@ -69,7 +73,7 @@ def inbox(engine: Engine, user_id: int, filters: InboxFilter | None = None) -> d
             .limit(filters.per_page).offset((max(filters.page, 1) - 1) * filters.per_page)
         ).unique().scalars().all()
         return {"total": total, "page": filters.page, "per_page": filters.per_page,
-                "tasks": [task_row_view(row) for row in rows]}
+                "tasks": [task_row_view(row, engine.lights, CLOCK.now()) for row in rows]}
 
 
 def open_task(session: Session, task_id: str) -> InboxTask:

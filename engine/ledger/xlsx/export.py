@@ -2,7 +2,7 @@
 
 Every cell is written as text (and formatted as text), so a title like `=SUM(A1)` stays text in Excel
 instead of becoming a live formula; dates are YYYY-MM-DD text, which the import reads back. The light
-is today's (from the deadline and the clock), as `tick` would set it."""
+is today's (from the deadline, the most pressing open step and the clock), as `tick` would set it."""
 from __future__ import annotations
 
 from io import BytesIO
@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from engine.clock import CLOCK
 from engine.ledger.items import ITEM_LOAD_OPTIONS
-from engine.ledger.round_facts import current_step, last_signers, open_steps, running_items
+from engine.ledger.round_facts import current_step, earliest_dues, last_signers, open_steps, running_items
 from engine.ledger.rounds import find_round
 from engine.ledger.xlsx.sheet import COLUMNS, NO, YES
 from engine.store.models import Item
@@ -54,7 +54,7 @@ def write_sheet(sheet, title: str, headers: list[str], rows: list[list], widths:
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
 
 
-def _row(engine: Engine, item: Item, steps, running, signers, now) -> list[str]:
+def _row(engine: Engine, item: Item, steps, running, signers, now, dues) -> list[str]:
     fields = {
         "number": item.number, "aspect": item.aspect.title if item.aspect else "", "title": item.title,
         "description": item.description, "category": item.category, "unit": item.unit.name,
@@ -64,7 +64,8 @@ def _row(engine: Engine, item: Item, steps, running, signers, now) -> list[str]:
     }
     closed_on = engine.lights.local_date(item.closed_at).isoformat() if item.closed_at else ""
     return [fields[c.field] for c in COLUMNS] + [
-        item.status, engine.lights.light(item.deadline, item.status, now), current_step(item, steps, running),
+        item.status, engine.lights.item_light(item.deadline, item.status, now, dues.get(item.id)),
+        current_step(item, steps, running),
         closed_on, signers.get(item.id, ""),
     ]
 
@@ -78,7 +79,8 @@ def export_ledger(engine: Engine, round_ref: str | int) -> bytes:
                                 .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
         steps, running = open_steps(session, round_.id), running_items(session, round_.id)
         signers = last_signers(session, round_.id)
-        rows = [_row(engine, item, steps, running, signers, now) for item in items]
+        dues = earliest_dues(session, round_.id)
+        rows = [_row(engine, item, steps, running, signers, now, dues) for item in items]
     workbook = Workbook()
     write_sheet(workbook.active, "整改台账", [c.header for c in COLUMNS] + list(STATUS_COLUMNS), rows, WIDTHS)
     buffer = BytesIO()

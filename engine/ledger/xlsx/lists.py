@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from engine.clock import CLOCK
 from engine.ledger.items import ITEM_LOAD_OPTIONS
-from engine.ledger.round_facts import current_step, open_steps, running_items
+from engine.ledger.round_facts import current_step, earliest_dues, open_steps, running_items
 from engine.ledger.rounds import find_round
 from engine.ledger.xlsx.export import WIDTHS, write_sheet
 from engine.process.bpmn import reviewed_ids, step_id
@@ -189,11 +189,12 @@ def _tasks(item: Item, steps: list[_Step], gates) -> list[tuple]:
     return rows or [("", PLAN_PENDING if plans else NO_PLAN, _day(None, item.deadline), state, "")]
 
 
-def _problem_row(engine: Engine, item: Item, steps, running, now) -> list:
+def _problem_row(engine: Engine, item: Item, steps, running, now, dues) -> list:
     closed_on = engine.lights.local_date(item.closed_at).isoformat() if item.closed_at else ""
     return [item.number, item.aspect.title if item.aspect else "", item.title, item.description, item.category,
             item.unit.name, item.person.name, item.leader.name, item.deadline.isoformat(), item.standard, item.status,
-            engine.lights.light(item.deadline, item.status, now), current_step(item, steps, running), closed_on]
+            engine.lights.item_light(item.deadline, item.status, now, dues.get(item.id)), current_step(item, steps, running),
+            closed_on]
 
 
 def _duty_rows(items: list[Item], today) -> list[list]:
@@ -224,7 +225,8 @@ def three_lists(engine: Engine, round_ref: str | int) -> ThreeLists:
         open_, running = open_steps(session, round_.id), running_items(session, round_.id)
         steps = _steps(session, round_.id)
         gates = _gates(engine, session, steps)
-        problems = [_problem_row(engine, item, open_, running, now) for item in items]
+        dues = earliest_dues(session, round_.id)
+        problems = [_problem_row(engine, item, open_, running, now, dues) for item in items]
         tasks = [[item.number, item.title, item.unit.name, item.person.name, *task]
                  for item in items for task in _tasks(item, steps.get(item.id, []), gates)]
         duties = _duty_rows(items, engine.lights.local_date(now))
