@@ -58,9 +58,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "请先登录"
 
-    from . import admin, auth, changes, inbox, item_forms, items, notices, people, round_work, rounds, tasks, verify
+    from . import (
+        admin,
+        auth,
+        changes,
+        inbox,
+        item_forms,
+        items,
+        notices,
+        people,
+        round_work,
+        rounds,
+        talks,
+        tasks,
+        verify,
+    )
 
-    for module in (auth, inbox, tasks, item_forms, items, changes, rounds, round_work, verify, admin, people, notices):
+    for module in (auth, inbox, tasks, item_forms, items, changes, rounds, round_work, verify, admin, people, notices, talks):
         app.register_blueprint(module.bp)
 
     @app.before_request

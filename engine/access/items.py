@@ -19,6 +19,9 @@ from engine.ledger.items import (
     set_public_accountability,
     visible_items,
 )
+from engine.ledger.talks import KINDS as TALK_KINDS
+from engine.ledger.talks import RECORDERS as TALK_RECORDERS
+from engine.ledger.talks import record_talk, talks_about
 from engine.process.paths import latest_path
 from engine.store.models import (
     ADMIN,
@@ -73,6 +76,14 @@ def checked_item(session: Session, item_id: int, user_id: int) -> tuple[User, It
     return user, item
 
 
+def record_talk_for(engine: Engine, user_id: int, item_id: int, values: dict[str, str]) -> dict:
+    """约谈 about this item, by 纪检监察 or a leader who may see it (the engine checks the role)."""
+    with engine.db.transaction() as session:
+        checked_item(session, item_id, user_id)
+        return record_talk(engine, user_id, values.get("kind", ""), values.get("held_on", ""), values.get("people", ""),
+                           values.get("outcome", ""), [item_id])
+
+
 def may_request_change(user: User, item: Item) -> bool:
     """申请变更: the item's person, its unit's head and 整改办, while the item is open."""
     return item.status == STATUS_OPEN and (user.id == item.person_id or OFFICE in user.roles
@@ -99,6 +110,9 @@ def item_page_for(engine: Engine, item_id: int, user_id: int) -> dict:
             "may_set_accountability": bool(user.roles & set(REGENERATORS)),
             "may_request_change": may_request_change(user, item),
             "may_edit": bool(user.roles & set(REGENERATORS)) and item.status != STATUS_WITHDRAWN,
+            # 约谈 records are internal: for those who see every unit, not for the item's colleagues
+            "talks": talks_about(session, [item_id]).get(item_id, []) if user.sees_all_units else [],
+            "may_record_talk": bool(user.roles & set(TALK_RECORDERS)), "talk_kinds": TALK_KINDS,
             "may_reassign": may_reassign(user, item),
         }
 

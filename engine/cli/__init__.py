@@ -12,6 +12,7 @@ from engine.cli import (  # noqa: F401  (registers the commands)
     reports,
     setup,
     spreadsheets,
+    talks,
     work,
 )
 from engine.cli.base import main

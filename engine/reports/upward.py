@@ -9,9 +9,10 @@ sub-headings and tables, 落款), rendered to PDF by engine/templates/official_d
                           count, closing date, who signed
   三、建章立制情况      rules made or revised, from the steps that enacted them and the office's records
   四、问责情况          every step in the 纪检监察 lane with what it recorded
-  五、尚未完成整改的问题 reasons (the latest 存在问题 reported, else the step it waits for) and dates
-  六、经批准的延期和调整 every approved 变更申请: what changed, why, who approved it, when
-  七、下一步工作打算
+  五、约谈和提醒谈话    every 约谈 recorded about the round's problems (internal, never in the public report)
+  六、尚未完成整改的问题 reasons (the latest 存在问题 reported, else the step it waits for) and dates
+  七、经批准的延期和调整 every approved 变更申请: what changed, why, who approved it, when
+  八、下一步工作打算
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from engine.ledger.round_facts import (
     work_records,
 )
 from engine.ledger.rounds import find_round, issuer_of, round_view
+from engine.ledger.talks import talks_about
 from engine.reports.progress import (
     aspect_title,
     chinese_date,
@@ -89,6 +91,19 @@ def _accountability_rows(items: list[Item], accountability: dict[int, list[dict]
             rows.append([item.number, item.title, record["step"], what or "（未填写）", record["by"],
                          local_date(record["at"]).isoformat()])
     return [[str(n), *row] for n, row in enumerate(rows, start=1)]
+
+
+def _talk_rows(session, items: list[Item]) -> list[list[str]]:
+    """Every 约谈 about the round's problems, once (a talk about several problems names them all)."""
+    numbers = {i.id: i.number for i in items}
+    talks: dict[int, dict] = {}
+    about_items = talks_about(session, list(numbers))
+    for item_id, about in sorted(about_items.items()):  # ledger order of the problems each names
+        for talk in about:
+            talks.setdefault(talk["id"], talk | {"numbers": []})["numbers"].append(numbers[item_id])
+    ordered = sorted(talks.values(), key=lambda t: (t["held_on"], t["id"]))
+    return [[str(n), t["held_on"], t["kind"], t["people"], "、".join(f"第{x}号" for x in t["numbers"]), t["outcome"]]
+            for n, t in enumerate(ordered, start=1)]
 
 
 def _approved_changes(session, round_id: int, local_date) -> list[list[str]]:
@@ -169,6 +184,8 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
             ("问责情况", [_table("", ["序号", "问题序号", "问题", "环节", "问责措施及处理", "办理人", "日期"],
                                  _accountability_rows(items, accountability, engine.lights.local_date),
                                  [5, 7, 20, 10, 34, 10, 14])]),
+            ("约谈和提醒谈话", [_table("", ["序号", "日期", "类型", "谈话对象", "涉及问题", "谈话情况"],
+                                      _talk_rows(session, items), [5, 12, 10, 14, 22, 37])]),
             ("尚未完成整改的问题", [_table("", ["序号", "问题", "责任单位", "原因或进展", "整改时限", "计划完成", "灯色"],
                                         open_rows, [5, 22, 14, 29, 11, 11, 8])]),
             ("经批准的延期和调整", [_table("", ["序号", "问题", "变更", "理由", "批准人", "批准日期"],
