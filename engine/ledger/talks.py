@@ -41,6 +41,10 @@ class TalkItem(Base):
 def record_talk(engine: Engine, recorder_id: int, kind: str, held_on, people: str, outcome: str,
                 item_ids: list[int]) -> dict:
     """Record a talk about one or more items (纪检监察, 分管领导, 主要领导)."""
+    with engine.db.reading() as session:
+        recorder = person_with_roles(session, recorder_id)
+        if recorder is None or not recorder.active or not recorder.roles & set(RECORDERS):
+            raise Forbidden("只有纪检监察和领导可以记录约谈")
     errors = {}
     if kind not in KINDS:
         errors["kind"] = f"「类型」应为 {'、'.join(KINDS)} 之一"

@@ -10,6 +10,7 @@ from engine.closure import signing
 from engine.closure.records import item_closure_documents
 from engine.ledger.detail import item_detail
 from engine.ledger.rounds import get_round
+from engine.people.directory import user_id_of
 from engine.store.models import IMMEDIATE
 
 PEOPLE = ["张伟", "李娜", "王强", "赵敏", "陈刚", "刘洋", "周婷", "吴磊", "孙浩"]
@@ -51,6 +52,20 @@ MATRIX = [
     ("GET", "/rounds/{round}/report.html", lambda who: 200),
     ("GET", "/rounds/{round}/report.pdf", lambda who: 200),
     ("GET", "/admin", lambda who: 200 if who == "孙浩" else 403),
+    ("GET", "/admin/users", lambda who: 200 if who == "孙浩" else 403),
+    ("GET", "/admin/users/{uid}", lambda who: 200 if who == "孙浩" else 403),
+    ("GET", "/notifications", lambda who: 200),
+    ("POST", "/notifications/read", lambda who: 302),
+    ("GET", "/items/new", lambda who: 200 if who in MANAGERS else 403),
+    ("GET", "/items/{own}/edit", lambda who: 200 if who in MANAGERS else 403),
+    ("GET", "/items/{own}/change", lambda who: 403),  # closed: nobody asks for a change
+    ("GET", "/items/{other}/change", lambda who: 200 if who in {"王强", "赵敏", "周婷"} else 403),
+    ("POST", "/items/{other}/talks", lambda who: 302 if who in {"陈刚", "刘洋", "吴磊"} else 403),
+    ("GET", "/rounds/{round}/activities", lambda who: 200),
+    ("GET", "/rounds/{round}/lookbacks", lambda who: 200),
+    ("GET", "/rounds/{round}/upward.pdf", lambda who: 200 if who in EXPORTERS else 403),
+    ("GET", "/rounds/{round}/upward.docx", lambda who: 200 if who in EXPORTERS else 403),
+    ("GET", "/rounds/{round}/lists.xlsx", lambda who: 200 if who in EXPORTERS else 403),
     ("GET", "/password", lambda who: 200),
     ("GET", "/verify", lambda who: 200),
 ]
@@ -67,7 +82,7 @@ def world(engine):
     return {"own": own, "other": other, "round": get_round(engine, round_name)["id"],
             "doc": item_closure_documents(engine, own)[0]["id"],
             "sha": item_detail(engine, other)["evidence"][0]["sha256"],
-            "task": _task_of(engine, other)}
+            "task": _task_of(engine, other), "uid": user_id_of(engine, "张伟")}
 
 
 def _task_of(engine, item_id: int) -> str:
