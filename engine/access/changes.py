@@ -9,6 +9,7 @@ from engine.access.items import checked_item, may_request_change
 from engine.errors import Forbidden, InvalidInput
 from engine.ledger.changes import request_change
 from engine.ledger.items import item_summary
+from engine.people.directory import name_and_unit
 from engine.work.inbox import open_task
 from engine.work.reassign import reassign_task
 
@@ -48,9 +49,9 @@ def request_change_for(engine: Engine, user_id: int, item_id: int, form: dict[st
 
 def reassign_for(engine: Engine, user_id: int, task_id: str, to: str, reason: str) -> dict:
     """转办 from the item page: `to` is a name, or "name（unit）" when namesakes need telling apart."""
-    name, _, unit = (to or "").strip().rstrip("）)").replace("(", "（").partition("（")
+    name, unit = name_and_unit(to)
     with engine.db.transaction() as session:
         checked_item(session, open_task(session, task_id).item_id, user_id)
         if not name:
             raise InvalidInput("请填写接收人", {"to": "「接收人」不能为空"})
-        return reassign_task(engine, task_id, name, user_id, reason, unit or None)
+        return reassign_task(engine, task_id, name, user_id, reason, unit)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from engine.access.items import require_role
 from engine.errors import NotFound
 from engine.people import admin
-from engine.people.directory import add_user, user_summary
+from engine.people.directory import add_user, name_and_unit, user_summary
 from engine.store.models import ADMIN, ROLES, InboxTask, Unit, User
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def _actor(engine: Engine, user_id: int) -> str:
         return actor.name
 
 
-def _name_and_unit(engine: Engine, person_id: int) -> tuple[str, str]:
+def _person_names(engine: Engine, person_id: int) -> tuple[str, str]:
     with engine.db.reading() as session:
         person = session.get(User, person_id)
         if person is None:
@@ -77,7 +77,7 @@ def update_person_for(engine: Engine, user_id: int, person_id: int, values: dict
 
 def set_active_for(engine: Engine, user_id: int, person_id: int, active: bool) -> dict:
     actor = _actor(engine, user_id)
-    name, unit = _name_and_unit(engine, person_id)
+    name, unit = _person_names(engine, person_id)
     return admin.set_active(engine, name, active, actor, unit)
 
 
@@ -86,7 +86,7 @@ def reset_password_for(engine: Engine, user_id: int, person_id: int, temporary: 
 
 
 def handover_for(engine: Engine, user_id: int, person_id: int, values: dict) -> dict:
-    name, unit = _name_and_unit(engine, person_id)
-    successor, _, successor_unit = (values.get("to") or "").strip().rstrip("）)").replace("(", "（").partition("（")
+    name, unit = _person_names(engine, person_id)
+    successor, successor_unit = name_and_unit(values.get("to", ""))
     return admin.handover(engine, name, successor, user_id, values.get("reason", ""), values.get("password", ""),
-                          unit, successor_unit or None)
+                          unit, successor_unit)

@@ -32,6 +32,12 @@ def get_or_create_unit(session: Session, name: str) -> tuple[Unit, bool]:
     return unit, True
 
 
+def name_and_unit(text: str) -> tuple[str, str | None]:
+    """「王伟（财务科）」 as typed in a form → ("王伟", "财务科"); a bare name → (name, None)."""
+    name, _, unit = (text or "").strip().rstrip("）)").replace("(", "（").partition("（")
+    return name.strip(), unit.strip() or None
+
+
 def find_user(session: Session, name: str, unit: str | None = None) -> User:
     """The user whose 登录名 is `name`, else the user called `name` (in `unit` if given); refuses an
     ambiguous name."""
