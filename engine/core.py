@@ -14,6 +14,7 @@ from engine.events import ImportQueued, ItemClosed
 from engine.ledger import activities as _activities  # noqa: F401
 from engine.ledger import changes as _changes  # noqa: F401  (also applies approved changes)
 from engine.ledger import lookbacks as _lookbacks  # noqa: F401
+from engine.ledger import supervision as _supervision  # noqa: F401
 from engine.ledger import talks as _talks  # noqa: F401
 from engine.ledger.lights import LightRules
 from engine.ledger.xlsx.jobs import RunImport

@@ -19,12 +19,15 @@ from engine.ledger.items import (
     set_public_accountability,
     visible_items,
 )
+from engine.ledger.supervision import issue_notice
 from engine.ledger.talks import KINDS as TALK_KINDS
 from engine.ledger.talks import RECORDERS as TALK_RECORDERS
 from engine.ledger.talks import record_talk, talks_about
 from engine.process.paths import latest_path
 from engine.store.models import (
     ADMIN,
+    HEAD,
+    LEADER,
     OFFICE,
     STATUS_CLOSED,
     STATUS_OPEN,
@@ -84,6 +87,13 @@ def record_talk_for(engine: Engine, user_id: int, item_id: int, values: dict[str
                            values.get("outcome", ""), [item_id])
 
 
+def supervise_for(engine: Engine, user_id: int, item_id: int, values: dict[str, str]) -> dict:
+    """A 督办单 on this item (整改办, 主要领导, or the item's 分管领导; the engine checks)."""
+    with engine.db.transaction() as session:
+        checked_item(session, item_id, user_id)
+        return issue_notice(engine, user_id, [item_id], values.get("demand", ""), values.get("reply_due", ""))
+
+
 def may_request_change(user: User, item: Item) -> bool:
     """申请变更: the item's person, its unit's head and 整改办, while the item is open."""
     return item.status == STATUS_OPEN and (user.id == item.person_id or OFFICE in user.roles
@@ -113,6 +123,8 @@ def item_page_for(engine: Engine, item_id: int, user_id: int) -> dict:
             # 约谈 records are internal: for those who see every unit, not for the item's colleagues
             "talks": talks_about(session, [item_id]).get(item_id, []) if user.sees_all_units else [],
             "may_record_talk": bool(user.roles & set(TALK_RECORDERS)), "talk_kinds": TALK_KINDS,
+            "may_supervise": item.status == STATUS_OPEN and bool(
+                user.roles & {OFFICE, HEAD} or (LEADER in user.roles and item.leader_id == user.id)),
             "may_reassign": may_reassign(user, item),
         }
 

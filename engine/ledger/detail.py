@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from engine.clock import CLOCK
 from engine.ledger.changes import item_changes
 from engine.ledger.items import get_item, item_summary
+from engine.ledger.supervision import SUPERVISION_TITLES
 from engine.process.assignment import holder_label
 from engine.process.bpmn import form_key_of, step_id
 from engine.process.deploy import all_task_specs, loaded
@@ -60,7 +61,7 @@ def item_detail(engine: Engine, item_id: int) -> dict:
             "signature_chain_ok": chain.ok, "signature_chain_problem": chain.problem,
             "evidence": list({e.sha256: {"sha256": e.sha256, "name": e.name, "size": e.size}
                               for e in reversed(evidence)}.values())[::-1],
-            "field_titles": {"handover": REASSIGNMENT_TITLES} | {
+            "field_titles": {"handover": REASSIGNMENT_TITLES, "supervision": SUPERVISION_TITLES} | {
                 step: titles for version in versions for step, titles in _field_titles(engine, version).items()},
         }
 

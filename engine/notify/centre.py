@@ -11,6 +11,7 @@ change committed, once. Who is told:
   ItemReopened      the item's 责任人 and 分管领导, with the new deadline (a 回头看 found a rebound)
   DeadlineChanged   the item's 责任人 and 分管领导
   ChangeDecided     whoever asked for the change
+(a 督办回复 task is told as 督办, with its reply deadline)
 Nobody is told of their own act, and a disabled person is told nothing."""
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ from engine.store.models import BODY_WIDE_ROLES, Base, InboxTask, Item, RoleGran
 if TYPE_CHECKING:
     from engine.core import Engine
 
-ASSIGNED, RETURNED, ESCALATED, CLOSED, REOPENED, DEADLINE, DECIDED = (
-    "待办", "退回", "问责", "销号", "重新打开", "时限调整", "变更审批")
+ASSIGNED, RETURNED, ESCALATED, CLOSED, REOPENED, DEADLINE, DECIDED, SUPERVISED = (
+    "待办", "退回", "问责", "销号", "重新打开", "时限调整", "变更审批", "督办")
+SUPERVISION_STEP = "督办回复"  # the reply step of workflows/supervision.bpmn
 PAGE = 50
 
 
@@ -66,10 +68,12 @@ def _messages(events: list, returned: dict[int, TaskReturned], items: dict[int, 
         owners = (item.person_id, item.leader_id)
         if isinstance(e, TaskAssigned):
             back = returned.get(e.item_id)
+            kind = RETURNED if back else SUPERVISED if e.step == SUPERVISION_STEP else ASSIGNED
             text = (f"{about}被退回，请重新办理「{e.step}」。退回意见：{back.opinion or '（无）'}" if back
+                    else f"{about}收到督办单，请于 {e.due_date} 前回复。" if kind == SUPERVISED
                     else f"{about}有新的待办「{e.step}」" + (f"，期限 {e.due_date}" if e.due_date else "") + "。")
             for user_id in ([e.assignee_id] if e.assignee_id else holders(e.role) if e.role in BODY_WIDE_ROLES else []):
-                out.append((user_id, RETURNED if back else ASSIGNED, item.id, e.task_id, text))
+                out.append((user_id, kind, item.id, e.task_id, text))
         elif isinstance(e, EscalationRaised):
             out += [(u, ESCALATED, item.id, None, f"{about}已严重超期，转纪检监察问责处理。") for u in owners]
         elif isinstance(e, ItemClosed):

@@ -19,7 +19,8 @@ from engine.store.models import ProcessVersion
 if TYPE_CHECKING:
     from engine.core import Engine
 
-DEFAULT_FILES = ("immediate.bpmn", "time_limited.bpmn", "long_term.bpmn", "lookback.bpmn", "change.bpmn")
+DEFAULT_FILES = ("immediate.bpmn", "time_limited.bpmn", "long_term.bpmn", "lookback.bpmn", "change.bpmn",
+                 "supervision.bpmn")
 
 
 def all_task_specs(spec, subprocess_specs):

@@ -50,11 +50,12 @@ if TYPE_CHECKING:
     from engine.core import Engine
 
 PROCESS_OF_CATEGORY = {IMMEDIATE: "immediate", TIME_LIMITED: "time_limited", LONG_TERM: "long_term"}
-# 回头看 of a closed item of any category, and 变更审批 of an open one: processes that run beside the
+# 回头看 of a closed item of any category, 变更审批 and 督办 of an open one: processes that run beside the
 # item's path (its category's process), not instead of it.
 LOOKBACK_PROCESS = "lookback"
 CHANGE_PROCESS = "change"
-SIDE_PROCESSES = (LOOKBACK_PROCESS, CHANGE_PROCESS)
+SUPERVISION_PROCESS = "supervision"  # 督办 of an open item
+SIDE_PROCESSES = (LOOKBACK_PROCESS, CHANGE_PROCESS, SUPERVISION_PROCESS)
 # process id -> called in the completing transaction when an instance of it finishes:
 # hook(engine, session, instance, item). Registered by the modules that own those processes.
 ON_COMPLETED: dict = {}

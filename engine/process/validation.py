@@ -25,6 +25,7 @@ SAMPLE_DATA = {
     "item_id": 1, "category": "立行立改", "deadline": "2026-06-30", "escalation_at": "2026-07-31T00:00:00+08:00",
     "plan_due": "2026-02-15", "needs_third_party": False, "lookbacks_required": 2, "reopened": False,
     "new_deadline": "2026-12-31", "lookback_due": "2026-12-31", "request_due": "2026-12-31", "approver": "分管领导",
+    "reply_due": "2026-12-31", "escalate_at": "2027-01-01T00:00:00+08:00",
 }
 
 

@@ -18,6 +18,7 @@ from engine.ledger.items import ITEM_LOAD_OPTIONS
 from engine.ledger.lights import BLUE, CLOSED, GREEN, LIGHTS, RED
 from engine.ledger.round_facts import current_step, earliest_dues, open_steps, running_items
 from engine.ledger.rounds import find_round, round_view, upward_due
+from engine.ledger.supervision import supervision_figures
 from engine.reports.round_work import lookback_results, rule_rows
 from engine.reports.trend import round_trend
 from engine.store.models import CATEGORIES, STATUS_CLOSED, STATUS_OPEN, STATUS_WITHDRAWN, InboxTask, Item, Round, Unit
@@ -135,6 +136,7 @@ def dashboard(engine: Engine, round_id: int | str | None = None) -> dict:
             "target_rate": target, "target_rate_text": _percent(target),
             "meets_target": rate is not None and rate >= target,
             "withdrawn": _withdrawn(session, scope),
+            "supervision": supervision_figures(session, scope, today),
             "rules": len(rule_rows(session, scope)),
             "lookbacks": lookbacks | {"rebound_rate_text": _percent(lookbacks["rebound_rate"])},
             "upward_report": _upward_report(round_, today) if round_ else None,

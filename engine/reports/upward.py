@@ -9,14 +9,16 @@ sub-headings and tables, 落款), rendered to PDF by engine/templates/official_d
                           count, closing date, who signed
   三、建章立制情况      rules made or revised, from the steps that enacted them and the office's records
   四、问责情况          every step in the 纪检监察 lane with what it recorded
-  五、约谈和提醒谈话    every 约谈 recorded about the round's problems (internal, never in the public report)
-  六、尚未完成整改的问题 reasons (the latest 存在问题 reported, else the step it waits for) and dates
-  七、经批准的延期和调整 every approved 变更申请: what changed, why, who approved it, when
-  八、下一步工作打算
+  五、督办情况          every 督办单 naming the round's problems and each reply
+  六、约谈和提醒谈话    every 约谈 recorded about the round's problems (internal, never in the public report)
+  七、尚未完成整改的问题 reasons (the latest 存在问题 reported, else the step it waits for) and dates
+  八、经批准的延期和调整 every approved 变更申请: what changed, why, who approved it, when
+  九、下一步工作打算
 """
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -35,6 +37,7 @@ from engine.ledger.round_facts import (
     work_records,
 )
 from engine.ledger.rounds import find_round, issuer_of, round_view
+from engine.ledger.supervision import notices
 from engine.ledger.talks import talks_about
 from engine.reports.progress import (
     aspect_title,
@@ -91,6 +94,16 @@ def _accountability_rows(items: list[Item], accountability: dict[int, list[dict]
             rows.append([item.number, item.title, record["step"], what or "（未填写）", record["by"],
                          local_date(record["at"]).isoformat()])
     return [[str(n), *row] for n, row in enumerate(rows, start=1)]
+
+
+def _notice_rows(session, round_id: int, today, local_date) -> list[list[str]]:
+    rows = []
+    for n, notice in enumerate(notices(session, round_id, today), start=1):
+        about = "、".join(f"第{r['number']}号" for r in notice["items"])
+        states = "；".join(f"第{r['number']}号{r['state']}" + (f"：{r['reply']}" if r["reply"] else "") for r in notice["items"])
+        rows.append([str(n), local_date(datetime.fromisoformat(notice["issued_at"])).isoformat(), notice["demand"], about,
+                     notice["reply_due"], states])
+    return rows
 
 
 def _talk_rows(session, items: list[Item]) -> list[list[str]]:
@@ -184,6 +197,9 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
             ("问责情况", [_table("", ["序号", "问题序号", "问题", "环节", "问责措施及处理", "办理人", "日期"],
                                  _accountability_rows(items, accountability, engine.lights.local_date),
                                  [5, 7, 20, 10, 34, 10, 14])]),
+            ("督办情况", [_table("", ["序号", "发出日期", "督办要求", "涉及问题", "回复期限", "回复情况"],
+                                 _notice_rows(session, round_.id, today, engine.lights.local_date),
+                                 [5, 12, 28, 20, 12, 23])]),
             ("约谈和提醒谈话", [_table("", ["序号", "日期", "类型", "谈话对象", "涉及问题", "谈话情况"],
                                       _talk_rows(session, items), [5, 12, 10, 14, 22, 37])]),
             ("尚未完成整改的问题", [_table("", ["序号", "问题", "责任单位", "原因或进展", "整改时限", "计划完成", "灯色"],

@@ -61,6 +61,7 @@ MATRIX = [
     ("GET", "/items/{own}/change", lambda who: 403),  # closed: nobody asks for a change
     ("GET", "/items/{other}/change", lambda who: 200 if who in {"王强", "赵敏", "周婷"} else 403),
     ("POST", "/items/{other}/talks", lambda who: 302 if who in {"陈刚", "刘洋", "吴磊"} else 403),
+    ("POST", "/items/{other}/supervise", lambda who: 302 if who in {"陈刚", "刘洋", "周婷"} else 403),
     ("GET", "/rounds/{round}/activities", lambda who: 200),
     ("GET", "/rounds/{round}/lookbacks", lambda who: 200),
     ("GET", "/rounds/{round}/upward.pdf", lambda who: 200 if who in EXPORTERS else 403),
