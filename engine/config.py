@@ -26,6 +26,13 @@ class Settings:
 
     # When domain events are handled after commit (engine/outbox.py): thread, inline or deferred.
     outbox_dispatch: str = "inline"
+    # Delivery of notifications (engine/notify/): e-mail off without an SMTP URL, the webhook off
+    # without a URL. webhook_format: json (our payload), wecom or dingtalk (their group robots').
+    smtp_url: str = ""
+    mail_from: str = "rectify@localhost"
+    webhook_url: str = ""
+    webhook_secret: str = ""
+    webhook_format: str = "json"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -38,4 +45,7 @@ class Settings:
             settings = replace(settings, forms_path=Path(os.environ["RECTIFY_FORMS_PATH"]))
         if os.environ.get("RECTIFY_OUTBOX_DISPATCH"):
             settings = replace(settings, outbox_dispatch=os.environ["RECTIFY_OUTBOX_DISPATCH"])
-        return replace(settings, **overrides)
+        delivery = {key: os.environ[name] for key, name in (
+            ("smtp_url", "RECTIFY_SMTP_URL"), ("mail_from", "RECTIFY_MAIL_FROM"), ("webhook_url", "RECTIFY_WEBHOOK_URL"),
+            ("webhook_secret", "RECTIFY_WEBHOOK_SECRET"), ("webhook_format", "RECTIFY_WEBHOOK_FORMAT")) if os.environ.get(name)}
+        return replace(settings, **delivery, **overrides)

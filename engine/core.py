@@ -50,7 +50,7 @@ class Engine:
         self.outbox = Outbox(self, {ItemClosed.name: RecordOnClose(), ImportQueued.name: RunImport()},
                              settings.outbox_dispatch)
         # Before the outbox takes the events: the notifications they cause, in the same commit.
-        self.db.before_commit.append(lambda session: write_notifications(session, self.clock.now()))
+        self.db.before_commit.append(lambda session: write_notifications(session, self.clock.now(), self.settings))
         self.db.before_commit.append(self.outbox.write_recorded)
         self.db.before_commit.append(audit.seal_pending)  # last: it may append an audit entry
         self.db.after_commit.append(self.outbox.committed)

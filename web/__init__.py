@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         items,
         notices,
         people,
+        preferences,
         round_work,
         rounds,
         talks,
@@ -74,7 +75,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         verify,
     )
 
-    for module in (auth, inbox, tasks, item_forms, items, changes, rounds, round_work, verify, admin, people, notices, talks):
+    for module in (auth, inbox, tasks, item_forms, items, changes, rounds, round_work, verify, admin, people, notices,
+                   talks, preferences):
         app.register_blueprint(module.bp)
 
     @app.before_request

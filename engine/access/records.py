@@ -24,6 +24,7 @@ from engine.closure.records import (
 from engine.closure.verification import verify_pdf
 from engine.errors import InvalidInput, NotFound
 from engine.ledger.items import get_item
+from engine.notify.delivery import channels_on, delivery_status
 from engine.store.audit import chain_status
 from engine.store.models import ADMIN, STATUS_CLOSED, AuditEntry, Document, Item, Signature, User
 
@@ -95,4 +96,5 @@ def admin_overview(engine: Engine, user_id: int) -> dict:
         require_role(session, user_id, ADMIN)
         counts = {key: session.execute(query).scalar() or 0 for key, query in queries.items()}
         return {"certificate": signing.certificate_info(engine), "audit": chain_status(engine), "counts": counts,
-                "outbox": engine.outbox.status()}
+                "outbox": engine.outbox.status(), "delivery": delivery_status(engine) | {
+                    "channels": sorted(channels_on(engine.settings))}}

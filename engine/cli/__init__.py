@@ -7,6 +7,7 @@ from engine.cli import (  # noqa: F401  (registers the commands)
     closure,
     ledger,
     lookbacks,
+    notify,
     outbox,
     people,
     reports,

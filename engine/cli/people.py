@@ -5,6 +5,7 @@ import click
 
 from engine.cli.base import emit, handled, main
 from engine.notify.centre import notifications_of
+from engine.notify.preferences import check_email, set_email
 from engine.people.admin import handover, move_user, revoke_role, set_active
 from engine.people.directory import add_user, list_users, set_password, user_id_of
 from engine.store.models import ROLES
@@ -21,12 +22,18 @@ def users():
 @click.option("--role", "roles", multiple=True, required=True, help=f"角色，可多次给出：{'、'.join(ROLES)}")
 @click.option("--password", help="登录密码（至少 8 位）；不给则暂不能登录")
 @click.option("--login", help="登录名（默认为姓名；有同名人员时须另设）")
+@click.option("--email", help="电子邮箱（用于邮件通知和每日摘要）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_obj
 @handled
-def users_add(ctx, name, unit, roles, password, login, as_json):
+def users_add(ctx, name, unit, roles, password, login, email, as_json):
     """新增用户（已存在则补充角色，给出 --login 则设置其登录名）。"""
-    user = add_user(ctx.engine(), name, unit, list(roles), password, actor="cli", login=login)
+    engine = ctx.engine()
+    check_email(email)  # before anything is written
+    with engine.db.transaction():
+        user = add_user(engine, name, unit, list(roles), password, actor="cli", login=login)
+        if email:
+            user |= {"email": set_email(engine, name, email, "cli", unit)["email"]}
     emit(user, as_json, lambda u: f"{'已新增' if u['created'] else '已更新'}用户 {u['name']}（{u['unit']}）：{'、'.join(u['roles'])}")
 
 
@@ -143,3 +150,16 @@ def notifications_list(ctx, user_name, unit, unread, as_json):
     result = notifications_of(engine, user_id_of(engine, user_name, unit), unread_only=unread)
     emit(result["notifications"], as_json, lambda rows: "\n".join(
         f"{n['id']:>5}  {'  ' if n['read'] else '● '}[{n['kind']}] {n['text']}" for n in rows) or "（无通知）")
+
+
+@users.command("set-email")
+@click.argument("name")
+@click.argument("address")
+@click.option("--unit", help="同名时指定单位")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def users_set_email(ctx, name, address, unit, as_json):
+    """设置人员的电子邮箱（给空字符串清除）。"""
+    emit(set_email(ctx.engine(), name, address, "cli", unit), as_json,
+         lambda u: f"{u['name']} 的电子邮箱：{u['email'] or '（无）'}")

@@ -32,6 +32,7 @@ from engine.events import (
     TaskReturned,
     pending,
 )
+from engine.notify.delivery import queue_for_notifications
 from engine.store.models import BODY_WIDE_ROLES, Base, InboxTask, Item, RoleGrant, User
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def _messages(events: list, returned: dict[int, TaskReturned], items: dict[int, 
     return out
 
 
-def write_notifications(session: Session, now: datetime, actor_id: int | None = None) -> int:
+def write_notifications(session: Session, now: datetime, settings=None, actor_id: int | None = None) -> int:
     """Before commit: the notifications of the events recorded on this unit of work (one insert)."""
     recorded = pending(session)
     returned = {e.item_id: e for e in recorded if isinstance(e, TaskReturned)}
@@ -122,6 +123,8 @@ def write_notifications(session: Session, now: datetime, actor_id: int | None = 
                          "created_at": now, "read_at": None})
     if rows:
         session.execute(insert(Notification), rows)
+        if settings is not None:  # their e-mails and webhook messages, in the same commit
+            queue_for_notifications(session, settings, rows, now)
     return len(rows)
 
 

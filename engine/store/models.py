@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship
 
@@ -70,6 +71,11 @@ class User(Base):
     password_hash: Mapped[Optional[str]] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Delivery (engine/notify/): an address, the channels chosen, the daily digest's hour (None: none).
+    email: Mapped[Optional[str]] = mapped_column(String(200))
+    notify_email: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    notify_webhook: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    digest_hour: Mapped[Optional[int]] = mapped_column(Integer, default=8, server_default="8")
     created_at: Mapped[datetime]
 
     unit: Mapped[Unit] = relationship(lazy="joined")

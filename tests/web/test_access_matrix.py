@@ -55,6 +55,7 @@ MATRIX = [
     ("GET", "/admin/users", lambda who: 200 if who == "孙浩" else 403),
     ("GET", "/admin/users/{uid}", lambda who: 200 if who == "孙浩" else 403),
     ("GET", "/notifications", lambda who: 200),
+    ("GET", "/settings", lambda who: 200),
     ("POST", "/notifications/read", lambda who: 302),
     ("GET", "/items/new", lambda who: 200 if who in MANAGERS else 403),
     ("GET", "/items/{own}/edit", lambda who: 200 if who in MANAGERS else 403),
