@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func, select, update
 
 from engine.errors import Conflict
+from engine.notify.reminders import remind
 from engine.process.instances import RunContext, advance, load_workflow
 from engine.store import audit
 from engine.store.models import STATUS_OPEN, InboxTask, Item, ProcessInstance, Timer
@@ -30,6 +31,7 @@ class TickReport:
     lights_changed: dict = field(default_factory=dict)
     new_tasks: list = field(default_factory=list)
     outbox: dict = field(default_factory=dict)
+    reminders: int = 0  # 即将到期 / 已超期 notifications written
 
 
 def tick(engine: Engine, now: datetime | None = None) -> TickReport:
@@ -47,6 +49,7 @@ def tick(engine: Engine, now: datetime | None = None) -> TickReport:
             except Conflict:
                 report.conflicts += 1  # another worker advanced it first
         _update_lights(engine, moment, report)
+        report.reminders = remind(engine, moment)
         # What a crashed process left in the outbox, and retries that are due (engine/outbox.py).
         report.outbox = engine.outbox.run(now=moment).as_dict()
         return report

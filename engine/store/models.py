@@ -237,6 +237,7 @@ class InboxTask(Base):
     form_key: Mapped[Optional[str]] = mapped_column(String(100))
     signoff: Mapped[bool] = mapped_column(Boolean, default=False)
     due_date: Mapped[Optional[date]] = mapped_column(Date)
+    reminded: Mapped[Optional[str]] = mapped_column(String(10))  # the worst light its holder was told of
     created_at: Mapped[datetime]
 
     item: Mapped[Item] = relationship(lazy="select")
