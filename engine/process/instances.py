@@ -160,7 +160,9 @@ def advance(engine: Engine, session: Session, instance: ProcessInstance, workflo
     instance.updated_at = now
     _sync_inbox(session, instance, workflow, item, ctx, now)
     _sync_timers(session, instance, workflow)
-    if item.status == STATUS_OPEN:  # its light follows its most pressing open step too
+    # A person's step changes which steps are open, so the item's light follows at once; what timers
+    # do is left to the tick that fired them, which recomputes every light and audits the changes.
+    if item.status == STATUS_OPEN and ctx.completed_task_id:
         due = session.execute(select(func.min(InboxTask.due_date)).where(InboxTask.item_id == item.id)).scalar()
         item.light = engine.lights.item_light(item.deadline, item.status, now, due)
     try:

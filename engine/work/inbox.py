@@ -39,10 +39,10 @@ def person(session: Session, user_id: int) -> User:
 
 
 def task_row_view(row: InboxTask, lights=None, now=None) -> dict:
-    """A task as lists show it; with the light rules, its light is its own (from its due date),
-    otherwise its item's."""
+    """A task as lists show it; with the light rules, its light is its own (from its due date) but never
+    better than its item's deadline's, otherwise its item's."""
     item = row.item
-    light = lights.light(row.due_date or item.deadline, item.status, now) if lights is not None else item.light
+    light = lights.item_light(item.deadline, item.status, now, row.due_date) if lights is not None else item.light
     return {
         "id": row.id, "item_id": item.id, "item_number": item.number, "item_title": item.title,
         "round": item.round.name, "category": item.category, "step": row.name, "bpmn_id": row.bpmn_id,
@@ -53,13 +53,12 @@ def task_row_view(row: InboxTask, lights=None, now=None) -> dict:
 
 
 def inbox(engine: Engine, user_id: int, filters: InboxFilter | None = None) -> dict:
-    """The user's open tasks, most urgent first (earliest due), then newest."""
+    """The user's open tasks, most urgent first (earliest due; among equals, the item most overdue), then newest."""
     filters = filters or InboxFilter()
     with engine.db.reading() as session:
         user = person(session, user_id)
-        query = select(InboxTask).where(visible_to(user))
+        query = select(InboxTask).join(Item, Item.id == InboxTask.item_id).where(visible_to(user))
         if filters.round_id or filters.category or filters.light:
-            query = query.join(Item, Item.id == InboxTask.item_id)
             if filters.round_id:
                 query = query.where(Item.round_id == filters.round_id)
             if filters.category:
@@ -69,7 +68,7 @@ def inbox(engine: Engine, user_id: int, filters: InboxFilter | None = None) -> d
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         rows = session.execute(
             query.options(selectinload(InboxTask.assignee), selectinload(InboxTask.item).selectinload(Item.round))
-            .order_by(InboxTask.due_date.asc(), InboxTask.created_at.desc(), InboxTask.id)
+            .order_by(InboxTask.due_date.asc(), Item.deadline.asc(), InboxTask.created_at.desc(), InboxTask.id)
             .limit(filters.per_page).offset((max(filters.page, 1) - 1) * filters.per_page)
         ).unique().scalars().all()
         return {"total": total, "page": filters.page, "per_page": filters.per_page,
