@@ -11,7 +11,7 @@ from engine.access.rounds import MANAGERS
 from engine.errors import InvalidInput
 from engine.ledger.item_edits import edit_item
 from engine.ledger.items import NewItem, add_item, get_item, item_summary
-from engine.ledger.rounds import parse_date
+from engine.ledger.rounds import date_field
 from engine.store.models import Aspect, Round
 
 if TYPE_CHECKING:
@@ -32,12 +32,8 @@ def new_item_form_for(engine: Engine, user_id: int) -> dict:
 
 
 def create_item_for(engine: Engine, user_id: int, values: dict[str, str]) -> dict:
-    errors = {}
-    deadline = None
-    try:
-        deadline = parse_date(values.get("deadline", ""), "deadline", "整改时限")
-    except InvalidInput as exc:
-        errors |= exc.field_errors
+    errors: dict[str, str] = {}
+    deadline = date_field(values.get("deadline", ""), "deadline", "整改时限", errors)
     if not str(values.get("round_id", "")).isdigit():
         errors["round_id"] = "请选择巡察轮次"
     if errors:

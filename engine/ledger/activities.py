@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.errors import InvalidInput, NotFound
-from engine.ledger.rounds import find_round, parse_date
+from engine.ledger.rounds import date_field, find_round
 from engine.store import audit
 from engine.store.models import Base
 
@@ -61,11 +61,7 @@ def _checked(kind: str, held_on, topic: str, doc_number: str) -> tuple[str, date
     kind = (kind or "").strip()
     if kind not in ACTIVITY_KINDS:
         errors["kind"] = f"「类型」应为 {'、'.join(ACTIVITY_KINDS)} 之一"
-    day = None
-    try:
-        day = held_on if isinstance(held_on, date) else parse_date(held_on or "", "held_on", "日期")
-    except InvalidInput as exc:
-        errors |= exc.field_errors
+    day = date_field(held_on, "held_on", "日期", errors)
     topic = (topic or "").strip()
     if not topic:
         errors["topic"] = "「议题或名称」不能为空"

@@ -23,6 +23,18 @@ def parse_date(value: str, field: str, label: str) -> date:
         raise InvalidInput(f"「{label}」不是有效日期", {field: f"「{label}」应为 YYYY-MM-DD 格式的日期：{value}"}) from None
 
 
+def date_field(value, field: str, label: str, errors: dict[str, str]) -> date | None:
+    """A form's date (a date, or YYYY-MM-DD text); a bad one is named in `errors` (None returned), so a
+    form can report every wrong field at once."""
+    if isinstance(value, date):
+        return value
+    try:
+        return parse_date(value or "", field, label)
+    except InvalidInput as exc:
+        errors.update(exc.field_errors)
+        return None
+
+
 ROUND_FIELDS = {  # round_view key -> (model attribute, label, kind)
     "name": ("name", "轮次名称", "required"), "group": ("inspection_group", "巡察组", "required"),
     "body": ("inspected_body", "被巡察单位", "required"), "feedback_date": ("feedback_date", "反馈日期", "required_date"),

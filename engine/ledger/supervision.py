@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Optional
-from uuid import uuid4
 
-from sqlalchemy import ForeignKey, Text, select
+from sqlalchemy import ForeignKey, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.errors import Forbidden, InvalidInput
-from engine.ledger.rounds import parse_date
-from engine.process.instances import SUPERVISION_PROCESS, start_instance
+from engine.ledger.rounds import date_field
+from engine.process.instances import SUPERVISION_PROCESS, add_history_entry, start_instance
 from engine.store import audit
 from engine.store.models import (
     HEAD,
@@ -51,13 +50,9 @@ def _check(engine: Engine, demand: str, reply_due, item_ids: list[int]) -> tuple
     demand = (demand or "").replace("\r\n", "\n").strip()
     if not demand:
         errors["demand"] = "「督办要求」不能为空"
-    due = None
-    try:
-        due = reply_due if isinstance(reply_due, date) else parse_date(reply_due or "", "reply_due", "回复期限")
-        if due < engine.lights.local_date(engine.clock.now()):
-            errors["reply_due"] = "「回复期限」不能早于今天"
-    except InvalidInput as exc:
-        errors |= exc.field_errors
+    due = date_field(reply_due, "reply_due", "回复期限", errors)
+    if due is not None and due < engine.lights.local_date(engine.clock.now()):
+        errors["reply_due"] = "「回复期限」不能早于今天"
     if not item_ids:
         errors["items"] = "请选择督办的问题"
     if errors:
@@ -94,11 +89,8 @@ def issue_notice(engine: Engine, issuer_id: int, item_ids: list[int], demand: st
             instance = start_instance(engine, session, item, SUPERVISION_PROCESS,
                                       {"reply_due": due.isoformat(), "escalate_at": escalate_at, "notice": notice.id})
             started[str(item.id)] = instance.id
-            done = {"task_id": str(uuid4()), "instance_id": instance.id, "item_id": item.id, "bpmn_id": "supervision",
-                    "name": "督办", "kind": "supervision", "outcome": "issued", "completed_by": issuer.id,
-                    "completed_at": now, "data": {"demand": demand, "reply_due": due.isoformat()}}
-            session.add(TaskRecord(**done))
-            audit.seal(session, "task_records", done["task_id"], audit.task_record_digest(done))
+            add_history_entry(session, instance.id, item.id, "supervision", "督办", "supervision", "issued", issuer.id, now,
+                              {"demand": demand, "reply_due": due.isoformat()})
         notice.instances = started
         audit.append(session, "supervision.issue", "supervision", notice.id, issuer.name, items=[i.id for i in items],
                      reply_due=due.isoformat())
@@ -127,6 +119,8 @@ def notice_view(session: Session, notice: SupervisionNotice, today: date) -> dic
 def notices(session: Session, round_id: int | None, today: date) -> list[dict]:
     """Every notice that names an item of the round (all rounds: None), oldest first."""
     query = select(SupervisionNotice).order_by(SupervisionNotice.id)
+    if round_id is not None:  # a notice on one round's items carries it; one across rounds does not
+        query = query.where(or_(SupervisionNotice.round_id == round_id, SupervisionNotice.round_id.is_(None)))
     found = [notice_view(session, n, today) for n in session.execute(query).scalars()]
     if round_id is None:
         return found

@@ -10,7 +10,7 @@ from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.errors import Forbidden, InvalidInput
-from engine.ledger.rounds import parse_date
+from engine.ledger.rounds import date_field
 from engine.store import audit
 from engine.store.models import DISCIPLINE, HEAD, LEADER, Base, Item, User, person_with_roles
 
@@ -48,11 +48,7 @@ def record_talk(engine: Engine, recorder_id: int, kind: str, held_on, people: st
     errors = {}
     if kind not in KINDS:
         errors["kind"] = f"「类型」应为 {'、'.join(KINDS)} 之一"
-    day = None
-    try:
-        day = held_on if isinstance(held_on, date) else parse_date(held_on or "", "held_on", "日期")
-    except InvalidInput as exc:
-        errors |= exc.field_errors
+    day = date_field(held_on, "held_on", "日期", errors)
     people, outcome = (people or "").strip(), (outcome or "").replace("\r\n", "\n").strip()
     if not people:
         errors["people"] = "「谈话对象」不能为空"

@@ -8,7 +8,6 @@ history saying who handed what to whom and why."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from uuid import uuid4
 
 from sqlalchemy import select
 
@@ -17,6 +16,7 @@ from engine.events import TaskAssigned, record
 from engine.people.directory import check_login, check_new_password, check_roles, find_user, user_summary
 from engine.people.passwords import check_password, hash_password
 from engine.people.sessions import end_sessions_of
+from engine.process.instances import add_history_entry
 from engine.process.paths import latest_path
 from engine.store import audit
 from engine.store.models import (
@@ -28,7 +28,6 @@ from engine.store.models import (
     InboxTask,
     Item,
     RoleGrant,
-    TaskRecord,
     Unit,
     User,
     person_with_roles,
@@ -123,12 +122,8 @@ def handover(engine: Engine, name: str, successor: str, actor_id: int, reason: s
                                          task.due_date.isoformat() if task.due_date else ""))
         for item_id in sorted({t.item_id for t in tasks} | {i.id for i in as_person + as_leader}):
             path = latest_path(session, item_id)
-            data = {"from": old.name, "to": new.name, "reason": reason}
-            done = {"task_id": str(uuid4()), "instance_id": path.id, "item_id": item_id, "bpmn_id": "handover",
-                    "name": "工作移交", "kind": "handover", "outcome": "handed_over", "completed_by": actor.id,
-                    "completed_at": now, "data": data}
-            session.add(TaskRecord(**done))
-            audit.seal(session, "task_records", done["task_id"], audit.task_record_digest(done))
+            add_history_entry(session, path.id, item_id, "handover", "工作移交", "handover", "handed_over", actor.id, now,
+                              {"from": old.name, "to": new.name, "reason": reason})
         result = {"from": old.name, "to": new.name, "reason": reason, "tasks": len(tasks),
                   "items_as_person": len(as_person), "items_as_leader": len(as_leader)}
         audit.append(session, "user.handover", "user", old.id, actor.name, **result)

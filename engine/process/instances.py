@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
@@ -217,6 +217,15 @@ def _record_engine_steps(session, instance, item, ctx: RunContext, now: datetime
     if rows:
         session.execute(insert(TaskRecord), rows)
         seal_records(session, rows)
+
+
+def add_history_entry(session: Session, instance_id: int, item_id: int, bpmn_id: str, name: str, kind: str,
+                      outcome: str, actor_id: int, now: datetime, data: dict) -> None:
+    """A line in an item's history that is no step of its process (转办, 移交, 督办), sealed like a step's."""
+    row = {"task_id": str(uuid4()), "instance_id": instance_id, "item_id": item_id, "bpmn_id": bpmn_id, "name": name,
+           "kind": kind, "outcome": outcome, "completed_by": actor_id, "completed_at": now, "data": data}
+    session.execute(insert(TaskRecord), [row])
+    seal_records(session, [row])
 
 
 def seal_records(session: Session, rows: list[dict]) -> None:

@@ -4,15 +4,15 @@ records who moved it, from whom, to whom and why (a task record of kind `reassig
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from uuid import uuid4
 
 from engine.errors import Forbidden, InvalidInput
 from engine.events import TaskAssigned, record
 from engine.people.directory import find_user
 from engine.process.assignment import excluded_by_review, holder_label
+from engine.process.instances import add_history_entry
 from engine.process.paths import reviewed_steps
 from engine.store import audit
-from engine.store.models import OFFICE, OFFICER, UNIT_HEAD, Item, TaskRecord, person_with_roles
+from engine.store.models import OFFICE, OFFICER, UNIT_HEAD, Item, person_with_roles
 from engine.work.inbox import open_task
 
 if TYPE_CHECKING:
@@ -64,11 +64,8 @@ def reassign_task(engine: Engine, task_id: str, to_name: str, actor_id: int, rea
         row.assignee_id, row.scope_unit_id = new.id, None
         now = engine.clock.now()
         data = {"from": before, "to": new.name, "reason": reason}
-        done = {"task_id": str(uuid4()), "instance_id": row.instance_id,
-                "item_id": item.id, "bpmn_id": row.bpmn_id, "name": f"转办：{row.name}", "kind": "reassign",
-                "outcome": "reassigned", "completed_by": actor.id, "completed_at": now, "data": data}
-        session.add(TaskRecord(**done))
-        audit.seal(session, "task_records", done["task_id"], audit.task_record_digest(done))
+        add_history_entry(session, row.instance_id, item.id, row.bpmn_id, f"转办：{row.name}", "reassign", "reassigned",
+                          actor.id, now, data)
         record(session, TaskAssigned(item.id, row.id, row.name, row.lane_role, new.id,
                                      row.due_date.isoformat() if row.due_date else ""))
         audit.append(session, "task.reassign", "task", task_id, actor.name, item=item.number, **data)
