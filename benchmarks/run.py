@@ -56,6 +56,10 @@ def run(selected: set[str], quick: bool) -> dict:
             r["notify"] = bench_notify.run(lambda: fresh_engine(db), tasks=2_000 if quick else 20_000,
                                            users=200 if quick else 2_000)
         results["databases"][db] = r
+    if "keys" in selected:  # no database: the key's unwrap and the signature
+        from . import bench_keys
+
+        results["keys"] = bench_keys.run(samples=5 if quick else 15)
     if "http" in selected and "postgres" not in results["databases"]:
         print("HTTP 基准需要 PostgreSQL（127.0.0.1:5432），已跳过", file=sys.stderr)
     elif "http" in selected:
@@ -96,6 +100,11 @@ def table(results: dict) -> str:
     row("5 进展公布 25 项 ms", lambda r: f"{r['documents']['report_25']['median_ms']:.0f}")
     row("5 进展公布 500 项 ms（目标 ≤10000）", lambda r: f"{r['documents']['report_500']['median_ms']:.0f}")
     row("7 每日摘要 20000 项待办 秒（目标 ≤60）/ 峰值内存 MiB", lambda r: f"{r['notify']['seconds']:.1f} / {r['notify']['peak_mib']:.0f}")
+    if "keys" in results:
+        k = results["keys"]
+        lines.append(f"8 个人签名 解开密钥+签名 median ms（目标 ≤150；Argon2id t={k['argon2id']['time_cost']}, "
+                     f"{k['argon2id']['memory_kib'] // 1024} MiB, p={k['argon2id']['parallelism']}）："
+                     f"ECDSA P-256 {k['ecdsa-p256-sha256']['median_ms']:.0f}，RSA 2048 {k['rsa-pkcs1v15-sha256']['median_ms']:.0f}")
     if "http" in results:
         h = results["http"]
         lines.append(f"6 HTTP（gunicorn {h['workers']} 进程 × {h['threads']} 线程，PostgreSQL，{h['users']} 并发用户，{h['seconds']} 秒）："
@@ -106,7 +115,7 @@ def table(results: dict) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="整改流程引擎基准测试")
-    parser.add_argument("--only", default="completion,inbox,start,documents,notify,http")
+    parser.add_argument("--only", default="completion,inbox,start,documents,notify,keys,http")
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
     args = parser.parse_args(argv)
     results = run(set(args.only.split(",")), args.quick)

@@ -1,4 +1,4 @@
-"""Settings of one engine: where the database and files live, and the thresholds of the lights."""
+"""Settings of one engine: where the database and files live, its time zone and its delivery channels."""
 from __future__ import annotations
 
 import os
@@ -15,9 +15,6 @@ class Settings:
     workflows_path: Path = REPO_ROOT / "workflows"
     forms_path: Path = REPO_ROOT / "forms"
     timezone: str = "Asia/Shanghai"
-    # 红黄绿灯 thresholds (docs/domain.md, lights): 蓝 when due within this many days, 红 past this many days overdue.
-    due_soon_days: int = 7
-    red_after_days: int = 30
     # Evidence uploads (佐证材料).
     max_evidence_bytes: int = 20 * 1024 * 1024
     evidence_extensions: frozenset[str] = field(default_factory=lambda: frozenset({
@@ -33,6 +30,8 @@ class Settings:
     webhook_url: str = ""
     webhook_secret: str = ""
     webhook_format: str = "json"
+    # Personal signing keys (engine/people/keys.py): ecdsa-p256-sha256 (default) or rsa-pkcs1v15-sha256.
+    signature_algorithm: str = "ecdsa-p256-sha256"
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -47,5 +46,6 @@ class Settings:
             settings = replace(settings, outbox_dispatch=os.environ["RECTIFY_OUTBOX_DISPATCH"])
         delivery = {key: os.environ[name] for key, name in (
             ("smtp_url", "RECTIFY_SMTP_URL"), ("mail_from", "RECTIFY_MAIL_FROM"), ("webhook_url", "RECTIFY_WEBHOOK_URL"),
-            ("webhook_secret", "RECTIFY_WEBHOOK_SECRET"), ("webhook_format", "RECTIFY_WEBHOOK_FORMAT")) if os.environ.get(name)}
+            ("webhook_secret", "RECTIFY_WEBHOOK_SECRET"), ("webhook_format", "RECTIFY_WEBHOOK_FORMAT"),
+            ("signature_algorithm", "RECTIFY_SIGNATURE_ALGORITHM")) if os.environ.get(name)}
         return replace(settings, **delivery, **overrides)

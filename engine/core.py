@@ -2,6 +2,7 @@
 handed to every engine function (the library's dependency container)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 from engine.clock import CLOCK, Clock
@@ -20,6 +21,7 @@ from engine.ledger.lights import LightRules
 from engine.ledger.xlsx.jobs import RunImport
 from engine.notify.centre import write_notifications
 from engine.outbox import Outbox
+from engine.people import keys as _keys  # noqa: F401
 from engine.people import sessions as _sessions  # noqa: F401
 from engine.people import throttle as _throttle  # noqa: F401
 from engine.process.bpmn import ProcessRuntime
@@ -36,7 +38,7 @@ class Engine:
         self.clock = clock
         self.db = Database(settings.database_url)
         self.db.audit_key = audit_key(settings.instance_path)
-        self.lights = LightRules(settings.timezone, settings.due_soon_days, settings.red_after_days)
+        self.lights = LightRules(settings.timezone)
         self.evidence = EvidenceStore(
             settings.instance_path / "evidence", settings.max_evidence_bytes, settings.evidence_extensions,
         )
@@ -55,9 +57,12 @@ class Engine:
         self.db.before_commit.append(audit.seal_pending)  # last: it may append an audit entry
         self.db.after_commit.append(self.outbox.committed)
 
-    def escalation_time(self, deadline_iso: str) -> str:
-        """ISO moment at which an item with this deadline turns 红 (used by BPMN timers)."""
-        return self.lights.escalation_moment(date.fromisoformat(str(deadline_iso)[:10])).isoformat()
+    def escalation_time(self, deadline_iso: str, red_days: int | None = None) -> str:
+        """ISO moment at which an item with this deadline turns 红 (used by BPMN timers): more than
+        `red_days` (the round's, given to every path as `red_days`; default 30) past the deadline."""
+        rules = self.lights if red_days is None else self.lights.with_thresholds(
+            replace(self.lights.thresholds, red_days=int(red_days)))
+        return rules.escalation_moment(date.fromisoformat(str(deadline_iso)[:10])).isoformat()
 
     def in_days(self, days: int) -> str:
         """The body's date `days` from today (for a step's own period, e.g. 问责处理's)."""

@@ -1,4 +1,4 @@
-"""signing init/use/show, items closure/signatures, pdf verify."""
+"""signing init/use/show/use-ca, items closure/signatures, pdf verify."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,7 +7,7 @@ import click
 
 from engine.cli.base import emit, fail, handled, local_time, main
 from engine.cli.ledger import items
-from engine.closure import signing
+from engine.closure import authority, signing
 from engine.closure.records import latest_closure_pdf, signature_chain_bytes, signature_chain_json
 from engine.closure.verification import verify_pdf
 from engine.errors import InvalidInput
@@ -68,12 +68,35 @@ def _certificate_text(i: dict) -> str:
 
 
 @signing_group.command("show")
+@click.option("--ca", "ca", is_flag=True, help="输出本单位签名证书颁发机构（CA）的证书（PEM），用于离线核验个人签名")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_obj
 @handled
-def signing_show(ctx, as_json):
-    """显示正在使用的签名证书及其有效期。"""
+def signing_show(ctx, ca, as_json):
+    """显示正在使用的签名证书及其有效期；加 --ca 输出签发个人签名证书的 CA 证书。"""
+    if ca:
+        info = authority.authority_info(ctx.engine())
+        emit(info, as_json, lambda i: i["pem"].rstrip("\n"))
+        return
     emit(signing.certificate_info(ctx.engine(require_schema=False)), as_json, _certificate_text)
+
+
+@signing_group.command("use-ca")
+@click.argument("cert", type=click.Path(dir_okay=False, exists=True))
+@click.argument("key", type=click.Path(dir_okay=False, exists=True))
+@click.option("--chain", "chain", multiple=True, type=click.Path(dir_okay=False, exists=True),
+              help="上级 CA 证书链文件（PEM），可多次给出")
+@click.option("--passphrase", help="私钥口令（私钥加密时）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def signing_use_ca(ctx, cert, key, chain, passphrase, as_json):
+    """安装本单位自己的签名证书颁发机构（CA）证书及私钥；此后签发的个人证书由它签发，此前的仍可核验。"""
+    info = authority.use_authority(ctx.engine(), Path(cert), Path(key), tuple(Path(c) for c in chain), passphrase,
+                                   actor="cli")
+    emit({k: v for k, v in info.items() if k != "pem"} if as_json else info, as_json,
+         lambda i: f"已启用签名证书颁发机构：{i['subject']}\n  指纹（SHA-256）：{i['fingerprint']}\n"
+                   f"  有效期至 {local_time(i['not_after'])}；已签发的个人证书在其下次签发前继续有效")
 
 
 @items.command("closure")

@@ -1,4 +1,4 @@
-"""rounds add/list, items add/list/show."""
+"""rounds add/list/lights, items add/list/show."""
 from __future__ import annotations
 
 import click
@@ -6,7 +6,7 @@ import click
 from engine.cli.base import emit, handled, local_time, main
 from engine.ledger.detail import item_detail
 from engine.ledger.items import NewItem, add_item, list_items
-from engine.ledger.rounds import add_round, list_rounds, parse_date
+from engine.ledger.rounds import THRESHOLD_FIELDS, add_round, get_round, list_rounds, parse_date, update_round
 from engine.store.models import CATEGORIES
 
 
@@ -43,6 +43,24 @@ def rounds_list(ctx, as_json):
     """列出巡察轮次。"""
     emit(list_rounds(ctx.engine()), as_json, lambda rows: "\n".join(
         f"{r['id']:>4}  {r['name']}  {r['group']} → {r['body']}  反馈 {r['feedback_date']}" for r in rows) or "（无轮次）")
+
+
+@rounds.command("lights")
+@click.argument("round_name")
+@click.option("--blue-days", help="到期前多少天内亮蓝灯（默认 7）")
+@click.option("--yellow-days", help="超期超过多少天亮黄灯（默认 0：超期次日）")
+@click.option("--red-days", help="超期超过多少天亮红灯并转问责（默认 30）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def rounds_lights(ctx, round_name, blue_days, yellow_days, red_days, as_json):
+    """查看或设置轮次的红黄绿灯规则；未给出的项保持不变，修改立即作用于本轮次未销号的问题。"""
+    given = {"blue_days": blue_days, "yellow_days": yellow_days, "red_days": red_days}
+    changes = {k: v for k, v in given.items() if v is not None}
+    result = update_round(ctx.engine(), round_name, changes, actor="cli") if changes else get_round(ctx.engine(), round_name)
+    emit({k: result[k] for k in ("id", "name", *THRESHOLD_FIELDS)}, as_json, lambda r: (
+        f"轮次 {r['id']}：{r['name']}\n  蓝灯：到期前 {r['blue_days']} 天内；黄灯：{'超期 %d 天以上' % r['yellow_days'] if r['yellow_days'] else '超期即亮'}；"
+        f"红灯（问责）：超期 {r['red_days']} 天以上"))
 
 
 @main.group()

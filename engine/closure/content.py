@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.canonical import digest_of
+from engine.people.keys import certificate_pems
 from engine.process.bpmn import form_key_of, reviewed_ids, step_id
 from engine.process.deploy import all_task_specs, loaded
 from engine.store.models import EvidenceFile, Item, ProcessInstance, ProcessVersion, Signature, TaskRecord, User
@@ -30,7 +31,8 @@ ITEM_LABELS = {
 }
 SIGNATURE_LABELS = {
     "step": "环节", "signer": "签字人", "role": "角色", "unit": "单位", "decision": "决定", "opinion": "意见",
-    "signed_at": "签字时间", "digest": "摘要", "prev_digest": "前序摘要",
+    "signed_at": "签字时间", "digest": "摘要", "prev_digest": "前序摘要", "signature": "个人数字签名",
+    "certificate": "签字人证书",
 }
 
 
@@ -42,6 +44,7 @@ def record_data(engine: Engine, session: Session, item: Item, bounds: dict | Non
     """The record of a closed item, from the database. Without `bounds`: everything there is now
     (a new record); with the bounds of an earlier record: the same rows again (to verify it)."""
     signatures = _signatures(session, item.id, bounds)
+    certificates = certificate_pems(session, [s.certificate_id for s in signatures])
     evidence_rows = _evidence_rows(session, item.id, bounds)
     work = _work(engine, session, item, signatures, bounds)
     return {
@@ -58,7 +61,7 @@ def record_data(engine: Engine, session: Session, item: Item, bounds: dict | Non
         "closed_at": item.closed_at.isoformat() if item.closed_at else None,
         "work": [_work_view(engine, session, r) for r in work],
         "evidence": _evidence_view(session, evidence_rows),
-        "signatures": [_signature_view(s) for s in signatures],
+        "signatures": [_signature_view(s, certificates) for s in signatures],
         "bounds": {
             "signatures": len(signatures),
             "evidence": max((e.id for e in evidence_rows), default=0),
@@ -76,12 +79,16 @@ def _signatures(session: Session, item_id: int, bounds: dict | None) -> list[Sig
     return list(session.execute(query).scalars())
 
 
-def _signature_view(s: Signature) -> dict:
-    return {
+def _signature_view(s: Signature, certificates: dict[int, str]) -> dict:
+    view = {
         "seq": s.seq, "step": s.step, "signer": s.signer_name, "role": s.role, "unit": s.unit_name,
         "decision": s.decision, "decision_text": DECISION_TEXT.get(s.decision, s.decision), "opinion": s.opinion,
         "signed_at": s.signed_at.isoformat(), "digest": s.digest, "prev_digest": s.prev_digest,
     }
+    if s.signature:  # the signer's own signature and certificate, verifiable offline against the body's CA
+        view |= {"signature": s.signature, "signature_algorithm": s.signature_algorithm,
+                 "certificate": certificates.get(s.certificate_id)}
+    return view
 
 
 # --- evidence ---------------------------------------------------------------------------------------------

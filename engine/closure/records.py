@@ -15,15 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.clock import CLOCK
 from engine.closure import signing
+from engine.closure.authority import ca_certificates
 from engine.closure.content import record_data, record_digest
+from engine.closure.personal import check_personal_signature
 from engine.errors import Conflict, NotFound
 from engine.events import ItemClosed
 from engine.ledger.items import get_item
+from engine.people.keys import certificate_pems
 from engine.store import audit
 from engine.store import outbox as outbox_rows
 from engine.store.models import STATUS_CLOSED, Document, Signature, User
@@ -182,24 +186,40 @@ SIGNATURE_DIGEST_RULE = (
 )
 
 
+PERSONAL_SIGNATURE_RULE = (
+    "signature = the signer's own signature (base64) over the ASCII bytes of digest, by signature_algorithm "
+    "(ecdsa-p256-sha256: ECDSA P-256 with SHA-256, DER; rsa-pkcs1v15-sha256: RSA PKCS#1 v1.5 with SHA-256) with "
+    "the key of certificate (PEM), which the body's CA (ca_certificates; `rectify signing show --ca`) issued; "
+    "empty on signatures made before personal keys existed"
+)
+
+
 def signature_chain_json(engine: Engine, item_id: int) -> dict:
     """The item's signature chain with everything needed to recompute each digest offline."""
     with engine.db.reading() as session:
         item = get_item(session, item_id)
         chain = verify_item_chain(session, item_id)
-        rows = session.execute(select(Signature).where(Signature.item_id == item_id).order_by(Signature.seq)).scalars()
+        rows = session.execute(select(Signature).where(Signature.item_id == item_id).order_by(Signature.seq)).scalars().all()
+        pems = certificate_pems(session, [s.certificate_id for s in rows])
         signatures = [{
             "item_id": s.item_id, "seq": s.seq, "task_id": s.task_id, "step": s.step,
             "signer": {"id": s.signer_id, "name": s.signer_name, "role": s.role, "unit": s.unit_name},
             "decision": s.decision, "opinion": s.opinion,
             "signed_at": s.signed_at.isoformat(timespec="microseconds"),
             "payload": s.payload, "prev_digest": s.prev_digest, "digest": s.digest,
+            "signature": s.signature, "signature_algorithm": s.signature_algorithm,
+            "certificate": pems.get(s.certificate_id),
         } for s in rows]
+        authorities = ca_certificates(engine)
+        problems = [p for e in signatures if e["signature"] and (p := check_personal_signature(e, authorities))]
         return {
             "id": item_id, "format": "rectify.signature-chain/1", "item": signed_item_fields(item), "status": item.status,
             "closed_at": item.closed_at.isoformat() if item.closed_at else None,
             "chain_ok": chain.ok, "chain_problem": chain.problem, "count": len(signatures),
-            "digest_rule": SIGNATURE_DIGEST_RULE, "exported_at": CLOCK.now().isoformat(), "signatures": signatures,
+            "personal_signatures": sum(1 for e in signatures if e["signature"]), "personal_problems": problems,
+            "digest_rule": SIGNATURE_DIGEST_RULE, "signature_rule": PERSONAL_SIGNATURE_RULE,
+            "ca_certificates": [c.public_bytes(Encoding.PEM).decode("ascii") for c in authorities],
+            "exported_at": CLOCK.now().isoformat(), "signatures": signatures,
         }
 
 

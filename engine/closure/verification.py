@@ -1,6 +1,6 @@
 """Verifying a closure record anyone hands us (`rectify pdf verify`, the public /verify page).
 
-Four checks, each with a Chinese reason, all of which must pass:
+Five checks, each with a Chinese reason, all of which must pass:
   1. 数字签名 — the PAdES signature is intact, valid and covers the whole file (no byte changed, nothing
      appended after signing);
   2. 签名证书 — it was made by this body's signing certificate (the one in use, or an earlier one of
@@ -9,7 +9,9 @@ Four checks, each with a Chinese reason, all of which must pass:
   4. 与数据库一致 — what the record proves (signatures, evidence, work), recomputed from the
      database today over the same rows, is the same, and the item's signature chain is unbroken.
      The record is the snapshot of what was true when it was signed: later edits people may rightly
-     make (the round's 巡察组, a 方面 title, a reopening) are listed as `later_changes`, not failures.
+     make (the round's 巡察组, a 方面 title, a reopening) are listed as `later_changes`, not failures;
+  5. 个人签名 — each sign-off in the record carries its signer's own signature, made with the key of a
+     certificate the body's CA issued (engine/closure/personal.py; checked from the file alone).
 
 A file that is not byte for byte a record this system made is parsed in a child process with
 bounded memory and time (engine/closure/untrusted.py): a crafted PDF cannot exhaust a web worker.
@@ -24,8 +26,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from engine.closure import certificates, signing
+from engine.closure.authority import ca_certificates
 from engine.closure.content import differences, record_data, record_digest
 from engine.closure.pades import SignatureCheck, check_pdf
+from engine.closure.personal import check_personal_signature, signer_of
 from engine.closure.records import document_view
 from engine.closure.untrusted import check_untrusted_pdf, embedded_record
 from engine.errors import NotFound
@@ -35,7 +39,7 @@ from engine.work.signoff import verify_item_chain
 if TYPE_CHECKING:
     from engine.core import Engine
 
-SIGNATURE, CERTIFICATE, REGISTERED, MATCHES = "数字签名", "签名证书", "登记", "与数据库一致"
+SIGNATURE, CERTIFICATE, REGISTERED, MATCHES, PERSONAL = "数字签名", "签名证书", "登记", "与数据库一致", "个人签名"
 
 
 @dataclass
@@ -133,11 +137,30 @@ def verify_pdf(engine: Engine, data: bytes) -> VerificationReport:
                                "status": item.status}
         matches, report.later_changes = _matches(engine, session, doc, embedded, registered_exactly=report.checks[-1].ok)
         report.checks.append(matches)
+    report.checks.append(personal_check(embedded, ca_certificates(engine)))
     report.ok = all(c.ok for c in report.checks)
     report.matched = [c.message for c in report.checks if c.ok]
     report.summary = ("核验通过：销号单真实、完整，与数据库记录一致" if report.ok
                       else "核验未通过：" + "；".join(f"{c.name}——{c.message}" for c in report.checks if not c.ok))
     return report
+
+
+def personal_check(embedded: dict | None, authorities) -> Check:
+    """Every sign-off in the record that carries its signer's own signature verifies against the body's
+    CA; any that fails is named. Sign-offs made before personal keys existed are counted, not failed."""
+    record = (embedded or {}).get("record")
+    if not isinstance(record, dict):
+        return Check(PERSONAL, False, "未核对：文件中没有可读取的签字记录")
+    entries = [e for e in record.get("signatures") or [] if isinstance(e, dict)]
+    signed = [e for e in entries if e.get("signature")]
+    problems = [p for e in signed if (p := check_personal_signature(e, authorities))]
+    if problems:
+        return Check(PERSONAL, False, "；".join(problems))
+    older = len(entries) - len(signed)
+    note = f"；另有 {older} 个签字早于个人签名密钥启用，无个人签名" if older else ""
+    names = "、".join(dict.fromkeys(signer_of(e) for e in signed))
+    return Check(PERSONAL, True, (f"{len(signed)} 个签字均由签字人本人的密钥签署（{names}），证书由本单位签名证书颁发机构签发"
+                                  if signed else "销号单中没有个人签名") + note)
 
 
 def _matches(engine: Engine, session, doc: Document | None, embedded: dict | None,

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.events import ChangeDecided, DeadlineChanged, record
+from engine.ledger.lights import WITHDRAWN
 from engine.people.directory import find_user
-from engine.process.instances import CHANGE_PROCESS, ON_COMPLETED, honours_third_party, start_instance
+from engine.process.instances import CHANGE_PROCESS, ON_COMPLETED, honours_third_party, refresh_light, start_instance
 from engine.process.paths import end_path, move_deadline, reassign_open_tasks
 from engine.store import audit
 from engine.store.models import (
@@ -230,7 +231,7 @@ def _decided(engine: Engine, session: Session, instance, item: Item) -> None:
     after = request.after
     if request.kind in (WITHDRAW, MERGE):
         end_path(session, item)
-        item.status, item.light = STATUS_WITHDRAWN, engine.lights.light(item.deadline, STATUS_WITHDRAWN, engine.clock.now())
+        item.status, item.light = STATUS_WITHDRAWN, WITHDRAWN
     if "unit" in after:
         item.unit_id = session.execute(select(Unit.id).where(Unit.name == after["unit"])).scalar_one()
     if "person" in after:
@@ -240,9 +241,10 @@ def _decided(engine: Engine, session: Session, instance, item: Item) -> None:
     session.flush()
     if "deadline" in after:
         old, item.deadline = item.deadline, date.fromisoformat(after["deadline"])
-        item.light = engine.lights.light(item.deadline, item.status, engine.clock.now())
         record(session, DeadlineChanged(item.id, old.isoformat(), item.deadline.isoformat()))
         move_deadline(engine, session, item)
+        session.flush()
+        refresh_light(engine, session, item, engine.clock.now())
     if "category" in after:
         end_path(session, item)
         item.category = after["category"]

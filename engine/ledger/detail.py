@@ -45,13 +45,14 @@ def item_detail(engine: Engine, item_id: int) -> dict:
         versions = session.execute(select(ProcessVersion).where(ProcessVersion.id.in_(
             select(ProcessInstance.version_id).where(ProcessInstance.item_id == item_id)))).scalars().all()
         chain = verify_item_chain(session, item_id)
+        rules = engine.lights.for_round(item.round)
         return item_summary(item) | {
             "description": item.description, "standard": item.standard,
             "process": {"id": instance.version.process_id, "version": instance.version_id,
                         "completed": instance.completed, "tree_depth": instance.tree_depth} if instance else None,
             "open_tasks": [{"id": t.id, "step": t.name, "bpmn_id": t.bpmn_id, "role": t.lane_role,
                             "assignee": holder_label(t), "signoff": t.signoff,
-                            "light": engine.lights.item_light(item.deadline, item.status, CLOCK.now(), t.due_date),
+                            "light": rules.item_light(item.deadline, item.status, CLOCK.now(), t.due_date),
                             "due_date": t.due_date.isoformat() if t.due_date else None} for t in open_tasks],
             "history": [{"task_id": r.task_id, "bpmn_id": r.bpmn_id, "step": r.name, "kind": r.kind,
                          "outcome": r.outcome, "by": r.user.name if r.user else None,

@@ -80,7 +80,7 @@ def insert_item(engine: Engine, session: Session, round_: Round, new: NewItem, r
         round_id=round_.id, aspect_id=aspect.id if aspect else None, number=new.number.strip(), title=new.title.strip(),
         description=new.description or "", category=new.category, unit_id=unit.id, person_id=person.id,
         leader_id=leader.id, deadline=new.deadline, standard=new.standard or "", needs_third_party=new.third_party,
-        publish=new.publish, status=STATUS_OPEN, light=engine.lights.light(new.deadline, STATUS_OPEN, now),
+        publish=new.publish, status=STATUS_OPEN, light=engine.lights.for_round(round_).light(new.deadline, STATUS_OPEN, now),
         created_at=now,
     )
     item.round, item.unit, item.person, item.leader, item.aspect = round_, unit, person, leader, aspect

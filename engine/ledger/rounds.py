@@ -9,8 +9,11 @@ from sqlalchemy.orm import Session
 
 from engine.clock import CLOCK, add_months
 from engine.errors import InvalidInput, NotFound
+from engine.ledger.lights import Thresholds
+from engine.ledger.relight import relight_items
+from engine.process.paths import move_deadline
 from engine.store import audit
-from engine.store.models import Round
+from engine.store.models import STATUS_OPEN, Item, Round
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -51,7 +54,12 @@ ROUND_FIELDS = {  # round_view key -> (model attribute, label, kind)
     "upward_sent_on": ("upward_sent_on", "整改情况报告报送日期", "date"),
     "upward_recipient": ("upward_recipient", "整改情况报告主送机关", "text"),
     "upward_plan": ("upward_plan", "整改方案总体情况", "text"),
+    "blue_days": ("blue_days", "蓝灯：到期前天数", "days"),
+    "yellow_days": ("yellow_days", "黄灯：超期天数", "days"),
+    "red_days": ("red_days", "红灯（问责）：超期天数", "days"),
 }
+THRESHOLD_FIELDS = ("blue_days", "yellow_days", "red_days")
+MAX_THRESHOLD_DAYS = 365
 REPORT_TEXT_FIELDS = ("report_practices", "report_next_steps", "report_contact", "report_issuer", "report_date",
                       "deploying_authority", "feedback_recipient", "close_target", "upward_due", "upward_sent_on",
                       "upward_recipient", "upward_plan")
@@ -64,6 +72,12 @@ def _round_value(key: str, value):
         text = str(value if value is not None else "").strip().rstrip("%％")
         if not text.isdigit() or not 1 <= int(text) <= 100:
             raise InvalidInput(f"「{label}」应为 1–100 的整数", {key: f"「{label}」应为 1–100 的整数：{value}"})
+        return int(text)
+    if kind == "days":
+        text = str(value if value is not None else "").strip()
+        if not text.isdigit() or int(text) > MAX_THRESHOLD_DAYS:
+            message = f"「{label}」应为 0–{MAX_THRESHOLD_DAYS} 的整数"
+            raise InvalidInput(message, {key: f"{message}：{value}"})
         return int(text)
     if kind in ("date", "required_date"):
         if value in (None, "") and kind == "date":
@@ -122,12 +136,38 @@ def update_round(engine: Engine, round_ref: str | int, changes: dict, actor: str
         if "name" in values:
             _check_name_free(session, values["name"], round_.id)
         changed = [key for key, value in values.items() if getattr(round_, ROUND_FIELDS[key][0]) != value]
+        before = Thresholds.of(round_)
         for key in changed:
             setattr(round_, ROUND_FIELDS[key][0], values[key])
         if changed:
             session.flush()
-            audit.append(session, "round.update", "round", round_.id, actor, name=round_.name, changed=changed)
+            audit.append(session, "round.update", "round", round_.id, actor, name=round_.name, changed=changed,
+                         **({"thresholds": [before.__dict__, Thresholds.of(round_).__dict__]}
+                            if before != Thresholds.of(round_) else {}))
+            if before != Thresholds.of(round_):
+                _apply_thresholds(engine, session, round_, before)
         return round_view(round_)
+
+
+def _check_thresholds(round_: Round) -> None:
+    if round_.red_days < 1:
+        raise InvalidInput("红灯的超期天数至少为 1", {"red_days": "红灯的超期天数至少为 1"})
+    if round_.yellow_days >= round_.red_days:
+        message = f"黄灯的超期天数（{round_.yellow_days}）应小于红灯的（{round_.red_days}）"
+        raise InvalidInput(message, {"yellow_days": message})
+
+
+def _apply_thresholds(engine: Engine, session: Session, round_: Round, before: Thresholds) -> None:
+    """The round's new thresholds take effect at once: its open items' lights follow, and when the 红
+    point moved, so do their waiting 问责 timers (escalation_at)."""
+    _check_thresholds(round_)
+    if round_.red_days != before.red_days:
+        items = session.execute(select(Item).where(Item.round_id == round_.id, Item.status == STATUS_OPEN)
+                                .order_by(Item.id)).scalars().all()
+        for item in items:
+            move_deadline(engine, session, item)
+        session.flush()
+    relight_items(engine, session, engine.clock.now(), round_.id)
 
 
 def update_round_report_text(engine: Engine, round_ref: str | int, actor: str | None = None, **text) -> dict:
@@ -153,7 +193,8 @@ def round_view(round_: Round) -> dict:
             "close_target": round_.close_target if round_.close_target is not None else 95,
             "upward_due": iso(round_.upward_due), "upward_due_effective": upward_due(round_).isoformat(),
             "upward_sent_on": iso(round_.upward_sent_on), "upward_recipient": round_.upward_recipient or "",
-            "upward_plan": round_.upward_plan or "", "issuer": issuer_of(round_)}
+            "upward_plan": round_.upward_plan or "", "issuer": issuer_of(round_),
+            "blue_days": round_.blue_days, "yellow_days": round_.yellow_days, "red_days": round_.red_days}
 
 
 def upward_due(round_: Round) -> date:

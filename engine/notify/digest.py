@@ -48,10 +48,12 @@ def queue_digests(engine: Engine, now: datetime) -> int:
         if not people:
             return 0
         tasks: dict[int, list] = defaultdict(list)
-        for task, deadline, title in session.execute(
-                select(InboxTask, Item.deadline, Item.title).join(Item, Item.id == InboxTask.item_id)
+        rules = engine.lights.by_round(session)
+        for task, deadline, title, round_id in session.execute(
+                select(InboxTask, Item.deadline, Item.title, Item.round_id).join(Item, Item.id == InboxTask.item_id)
                 .where(InboxTask.assignee_id.in_(people)).order_by(InboxTask.due_date)):
-            light = engine.lights.light(task.due_date or deadline, STATUS_OPEN, now)
+            # as the inbox shows it: the task's own light, never better than its item's deadline's
+            light = rules[round_id].item_light(deadline, STATUS_OPEN, now, task.due_date)
             tasks[task.assignee_id].append((light, f"{task.name}：{title}", (task.due_date or deadline).isoformat()))
         led: dict[int, list] = defaultdict(list)
         for leader_id, light, title in session.execute(select(Item.leader_id, Item.light, Item.title).where(

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.events import TaskAssigned, record
 from engine.people.directory import check_login, check_new_password, check_roles, find_user, user_summary
+from engine.people.keys import issue_key
 from engine.people.passwords import check_password, hash_password
 from engine.people.sessions import end_sessions_of
 from engine.process.instances import add_history_entry
@@ -138,6 +139,8 @@ def reset_password(engine: Engine, user_id: int, temporary: str, actor: str | No
         if user is None:
             raise NotFound("用户不存在")
         user.password_hash, user.must_change_password = hash_password(temporary), True
+        # The old key cannot be re-wrapped without the old password: revoked, a new one issued.
+        issue_key(engine, session, user, temporary, actor, "管理员重置密码")
         ended = end_sessions_of(session, user.id)
         audit.append(session, "user.reset_password", "user", user.id, actor, name=user.name, sessions_ended=ended)
         return user_summary(user)

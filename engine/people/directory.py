@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import CLOCK
 from engine.errors import InvalidInput, NotFound
+from engine.people.keys import issue_key
 from engine.people.passwords import MIN_LENGTH, hash_password
 from engine.store import audit
 from engine.store.models import ROLES, RoleGrant, Unit, User
@@ -129,6 +130,8 @@ def add_user(engine: Engine, name: str, unit: str, roles: list[str], password: s
              actor: str | None = None, login: str | None = None) -> dict:
     with engine.db.transaction() as session:
         user, created = add_user_in(session, name, unit, roles, password, actor, login)
+        if password is not None:  # their signing key, wrapped under the password they now have
+            issue_key(engine, session, user, password, actor, "管理员设置密码")
         return user_summary(user) | {"created": created}
 
 
@@ -138,6 +141,7 @@ def set_password(engine: Engine, name: str, password: str, unit: str | None = No
         user = find_user(session, name, unit)
         user.password_hash = hash_password(password)
         audit.append(session, "user.set_password", "user", user.id, actor, name=user.name)
+        issue_key(engine, session, user, password, actor, "管理员设置密码")
         return user_summary(user)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from engine.clock import CLOCK
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.people.directory import check_new_password, user_summary
+from engine.people.keys import rewrap_key
 from engine.people.passwords import check_password, hash_password
 from engine.people.sessions import end_sessions_of, open_session
 from engine.people.throttle import (
@@ -106,6 +107,7 @@ def change_password(engine: Engine, user_id: int, old: str, new: str, repeat: st
             if not check_password(user.password_hash, old):
                 raise WrongOldPassword("原密码不正确", {"old": "原密码不正确"})
             user.password_hash, user.must_change_password = hash_password(new), False
+            rewrap_key(engine, session, user, old, new)
             ended = end_sessions_of(session, user.id, keep_session)
             audit.append(session, "user.change_password", "user", user.id, user.name, sessions_ended=ended)
     except WrongOldPassword:

@@ -10,13 +10,15 @@ from uuid import UUID, uuid4
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.clock import CLOCK, add_months
 from engine.errors import Conflict, EngineError
 from engine.events import DeadlineChanged, EscalationRaised, ItemClosed, ItemReopened, TaskAssigned, record
+from engine.ledger.lights import CLOSED
+from engine.ledger.relight import refresh_light
 from engine.process.assignment import assign, excluded_by_review
 from engine.process.bpmn import (
     PROP_DUE,
@@ -70,13 +72,20 @@ def honours_third_party(session: Session, category: str) -> bool:
     return "needs_third_party" in current_version(session, PROCESS_OF_CATEGORY[category]).bpmn_xml
 
 
+def deadline_data(engine: Engine, item: Item) -> dict:
+    """The variables that follow the item's deadline and its round's 红 point (`red_days`, for
+    scripts that set a new deadline: `escalation_time(new_deadline, red_days)`)."""
+    red_days = item.round.red_days
+    return {"deadline": item.deadline.isoformat(), "red_days": red_days,
+            "escalation_at": engine.escalation_time(item.deadline.isoformat(), red_days)}
+
+
 def initial_data(engine: Engine, item: Item) -> dict:
     """Process variables every path starts with (workflows/README.md lists them)."""
     return {
         "item_id": item.id,
         "category": item.category,
-        "deadline": item.deadline.isoformat(),
-        "escalation_at": engine.escalation_time(item.deadline.isoformat()),
+        **deadline_data(engine, item),
         "plan_due": add_months(item.round.feedback_date, 1).isoformat(),
         "needs_third_party": bool(item.needs_third_party),
         "lookbacks_required": DEFAULT_LOOKBACKS,
@@ -163,8 +172,7 @@ def advance(engine: Engine, session: Session, instance: ProcessInstance, workflo
     # A person's step changes which steps are open, so the item's light follows at once; what timers
     # do is left to the tick that fired them, which recomputes every light and audits the changes.
     if item.status == STATUS_OPEN and ctx.completed_task_id:
-        due = session.execute(select(func.min(InboxTask.due_date)).where(InboxTask.item_id == item.id)).scalar()
-        item.light = engine.lights.item_light(item.deadline, item.status, now, due)
+        refresh_light(engine, session, item, now)
     try:
         session.flush()
     except StaleDataError:
@@ -240,7 +248,7 @@ def _apply_item_status(engine: Engine, session: Session, item: Item, ctx: RunCon
         if not status:
             continue
         if status == STATUS_CLOSED:
-            item.status, item.closed_at, item.light = STATUS_CLOSED, now, engine.lights.light(item.deadline, STATUS_CLOSED, now)
+            item.status, item.closed_at, item.light = STATUS_CLOSED, now, CLOSED
             ctx.closed = True
         elif status == STATUS_OPEN:
             deadline = task.data.get("deadline")
@@ -248,7 +256,7 @@ def _apply_item_status(engine: Engine, session: Session, item: Item, ctx: RunCon
                 old, item.deadline = item.deadline, date.fromisoformat(str(deadline)[:10])
                 record(session, DeadlineChanged(item.id, old.isoformat(), item.deadline.isoformat()))
             item.status, item.closed_at = STATUS_OPEN, None
-            item.light = engine.lights.light(item.deadline, STATUS_OPEN, now)
+            item.light = engine.lights.for_round(item.round).light(item.deadline, STATUS_OPEN, now)
             record(session, ItemReopened(item.id, item.deadline.isoformat()))
             ctx.reopened = True
         else:

@@ -20,6 +20,7 @@ from engine.process.instances import (
     SIDE_PROCESSES,
     RunContext,
     advance,
+    deadline_data,
     due_date_of,
     find_task,
     load_workflow,
@@ -51,9 +52,9 @@ def latest_path(session: Session, item_id: int) -> ProcessInstance | None:
 
 def move_deadline(engine: Engine, session: Session, item: Item) -> None:
     """After `item.deadline` changed: every live step of its path sees the new `deadline` and
-    `escalation_at`, a waiting date timer (the 问责 moment) is set again from its expression, and the
+    `escalation_at` (its round's 红 point), a waiting date timer (the 问责 moment) is set again from its expression, and the
     open tasks' due dates follow."""
-    data = {"deadline": item.deadline.isoformat(), "escalation_at": engine.escalation_time(item.deadline.isoformat())}
+    data = deadline_data(engine, item)
     for instance in running_paths(session, item.id):
         workflow, _ = load_workflow(engine, instance)
         live = [t for t in workflow.get_tasks() if t.state in (TaskState.READY, TaskState.WAITING, TaskState.STARTED,

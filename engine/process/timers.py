@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 
 from engine.errors import Conflict
+from engine.ledger.relight import relight_items
 from engine.notify.reminders import remind
 from engine.process.instances import RunContext, advance, load_workflow
 from engine.store import audit
-from engine.store.models import STATUS_OPEN, InboxTask, Item, ProcessInstance, Timer
+from engine.store.models import InboxTask, Item, ProcessInstance, Timer
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -85,29 +86,11 @@ def _fire(engine: Engine, instance_id: int, moment: datetime, report: TickReport
 
 
 def _update_lights(engine: Engine, moment: datetime, report: TickReport) -> None:
-    """Recompute open items' lights (deadline and most pressing open step). Each change is a conditional UPDATE (`light` still differs), so
-    of two ticks at once only the one whose UPDATE changed rows counts and audits them: PostgreSQL
-    re-checks the condition after the other's commit, SQLite runs the two one after the other."""
+    """Recompute open items' lights and audit the changes. Each change is a conditional UPDATE (`light`
+    still differs), so of two ticks at once only the one whose UPDATE changed rows counts and audits
+    them: PostgreSQL re-checks the condition after the other's commit, SQLite runs the two one after
+    the other."""
     with engine.db.transaction() as session:
-        wanted: dict[str, list[int]] = {}
-        dues = (select(InboxTask.item_id, func.min(InboxTask.due_date).label("due"))
-                .group_by(InboxTask.item_id).subquery())
-        for item_id, deadline, light, due in session.execute(
-                select(Item.id, Item.deadline, Item.light, dues.c.due).outerjoin(dues, dues.c.item_id == Item.id)
-                .where(Item.status == STATUS_OPEN)):
-            new = engine.lights.item_light(deadline, STATUS_OPEN, moment, due)
-            if new != light:
-                wanted.setdefault(new, []).append(item_id)
-        for light, ids in wanted.items():
-            changed = sum(session.execute(
-                update(Item).where(Item.id.in_(chunk), Item.light != light).values(light=light),
-                execution_options={"synchronize_session": False}).rowcount for chunk in _chunks(ids))
-            if changed:
-                report.lights_changed[light] = changed
+        report.lights_changed.update(relight_items(engine, session, moment))
         if report.lights_changed:
             audit.append(session, "lights.update", "items", "*", None, changed=report.lights_changed)
-
-
-def _chunks(ids: list[int], size: int = 500):
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]

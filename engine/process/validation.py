@@ -11,7 +11,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
-from engine.ledger.lights import LightRules
+from engine.ledger.lights import LightRules, Thresholds
 from engine.process.bpmn import PROP_DUE, PROP_FORM, PROP_ITEM_STATUS, PROP_REVIEWS, PROP_SIGNOFF, parse_process
 from engine.process.forms import schema_problems
 from engine.store.models import ITEM_STATUSES, ROLES
@@ -23,7 +23,7 @@ NS = {
 # Stand-ins for the process variables every path starts with (engine/instances.initial_data).
 SAMPLE_DATA = {
     "item_id": 1, "category": "立行立改", "deadline": "2026-06-30", "escalation_at": "2026-07-31T00:00:00+08:00",
-    "plan_due": "2026-02-15", "needs_third_party": False, "lookbacks_required": 2, "reopened": False,
+    "red_days": 30, "plan_due": "2026-02-15", "needs_third_party": False, "lookbacks_required": 2, "reopened": False,
     "new_deadline": "2026-12-31", "lookback_due": "2026-12-31", "request_due": "2026-12-31", "approver": "分管领导",
     "reply_due": "2026-12-31", "escalate_at": "2027-01-01T00:00:00+08:00",
 }
@@ -141,8 +141,9 @@ def _check_user_tasks(name: str, tree, forms_path: Path) -> list[Problem]:
     return problems
 
 
-_RULES = LightRules("Asia/Shanghai", 7, 30)
-_FUNCTIONS = {"escalation_time": lambda d: _RULES.escalation_moment(date.fromisoformat(str(d)[:10])).isoformat(),
+_RULES = LightRules("Asia/Shanghai")
+_FUNCTIONS = {"escalation_time": lambda d, red_days=30: _RULES.with_thresholds(Thresholds(red_days=int(red_days)))
+              .escalation_moment(date.fromisoformat(str(d)[:10])).isoformat(),
               "in_days": lambda n: (date(2026, 6, 1) + timedelta(days=int(n))).isoformat()}
 
 

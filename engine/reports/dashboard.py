@@ -71,10 +71,12 @@ def _figures(key: str, value, total: int, closed: int, overdue: int) -> dict:
 def _lights(engine: Engine, session, round_id, now) -> dict[str, int]:
     counts = Counter({light: 0 for light in LIGHTS})
     dues = select(InboxTask.item_id, func.min(InboxTask.due_date).label("due")).group_by(InboxTask.item_id).subquery()
-    query = _scoped(select(Item.deadline, Item.status, dues.c.due, func.count(Item.id))
-                    .outerjoin(dues, dues.c.item_id == Item.id).group_by(Item.deadline, Item.status, dues.c.due), round_id)
-    for deadline, status, due, n in session.execute(query):
-        counts[engine.lights.item_light(deadline, status, now, due)] += n
+    query = _scoped(select(Item.round_id, Item.deadline, Item.status, dues.c.due, func.count(Item.id))
+                    .outerjoin(dues, dues.c.item_id == Item.id)
+                    .group_by(Item.round_id, Item.deadline, Item.status, dues.c.due), round_id)
+    rules = engine.lights.by_round(session)
+    for item_round, deadline, status, due, n in session.execute(query):
+        counts[rules[item_round].item_light(deadline, status, now, due)] += n
     return dict(counts)
 
 
@@ -86,7 +88,7 @@ def _overdue(engine: Engine, session, round_id, now, today: date) -> list[dict]:
     steps, running, dues = open_steps(session, round_id), running_items(session, round_id), earliest_dues(session, round_id)
     rows = []
     for item in items:
-        light = engine.lights.item_light(item.deadline, item.status, now, dues.get(item.id))
+        light = engine.lights.for_round(item.round).item_light(item.deadline, item.status, now, dues.get(item.id))
         rows.append({"id": item.id, "round": item.round.name, "number": item.number, "title": item.title,
                      "category": item.category, "unit": item.unit.name, "person": item.person.name,
                      "deadline": item.deadline.isoformat(), "days_overdue": (today - item.deadline).days,

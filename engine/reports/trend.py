@@ -39,7 +39,7 @@ def week_ends(start: date, today: date) -> list[date]:
 def round_trend(engine: Engine, session, round_: Round, today: date) -> dict:
     """{"weeks": [{"day", "closed", "planned_open", 绿/蓝/黄/红: n}], "target": planned open at the end}."""
     rows = session.execute(select(Item.closed_at, Item.deadline, Item.status).where(Item.round_id == round_.id)).all()
-    local = engine.lights.local_date
+    local, rules = engine.lights.local_date, engine.lights.for_round(round_)
     items = [(local(closed) if closed and status == STATUS_CLOSED else None, deadline) for closed, deadline, status in rows]
     weeks = []
     for day in week_ends(round_.feedback_date, today):
@@ -50,7 +50,7 @@ def round_trend(engine: Engine, session, round_: Round, today: date) -> dict:
             if closed is not None and closed <= day:
                 point["closed"] += 1
             else:
-                point[engine.lights.light(deadline, STATUS_OPEN, moment)] += 1
+                point[rules.light(deadline, STATUS_OPEN, moment)] += 1
         point["open"] = point[GREEN] + point[BLUE] + point[YELLOW] + point[RED]
         weeks.append(point)
     return {"weeks": weeks, "total": len(items)}

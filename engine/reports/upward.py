@@ -157,7 +157,7 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
             aspect = aspect_title(item.aspect.title) if item.aspect else "其他问题"
             aspect_order.setdefault(aspect, item.aspect.position if item.aspect else 10**9)
             closed_on = engine.lights.local_date(item.closed_at).isoformat() if item.closed_at else "—"
-            light = engine.lights.item_light(item.deadline, item.status, now, dues.get(item.id))
+            light = engine.lights.for_round(item.round).item_light(item.deadline, item.status, now, dues.get(item.id))
             problems_by_aspect[aspect].append([
                 str(n), item.title, f"{item.unit.name}\n{item.person.name}",
                 done_text(records.get(item.id, []), item.unit.name, item.deadline),

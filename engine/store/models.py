@@ -4,19 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Optional
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    UniqueConstraint,
-    false,
-    true,
-)
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, joinedload, mapped_column, relationship
 
 from engine.store.types import UTCDateTime
@@ -131,6 +119,10 @@ class Round(Base):
     upward_sent_on: Mapped[Optional[date]] = mapped_column(Date)
     upward_recipient: Mapped[str] = mapped_column(String(200), default="", server_default="")
     upward_plan: Mapped[str] = mapped_column(Text, default="", server_default="")  # 整改方案: measures, group, timetable
+    # 红黄绿灯 thresholds in days (engine/ledger/lights.py, Thresholds): 蓝 window, 黄 and 红 points past due.
+    blue_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
+    yellow_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    red_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     created_at: Mapped[datetime]
 
 
@@ -290,7 +282,7 @@ class EvidenceFile(Base):
 
 class Signature(Base):
     """签字记录: one deliberate sign-off. Never updated or deleted (database triggers refuse it);
-    `digest` chains it to the item's previous signature."""
+    `digest` chains it to the item's previous signature; `signature` is the signer's own."""
 
     __tablename__ = "signatures"
     __table_args__ = (UniqueConstraint("item_id", "seq"),)
@@ -309,6 +301,11 @@ class Signature(Base):
     payload: Mapped[dict]  # what was approved: the item, the reviewed data, evidence hashes
     prev_digest: Mapped[str] = mapped_column(String(64))
     digest: Mapped[str] = mapped_column(String(64), unique=True)
+    # The signer's own signature (base64) over the ASCII digest, and the certificate that made it
+    # (engine/people/keys.py); empty on signatures made before personal keys existed.
+    signature: Mapped[Optional[str]] = mapped_column(Text)
+    signature_algorithm: Mapped[Optional[str]] = mapped_column(String(30))
+    certificate_id: Mapped[Optional[int]] = mapped_column(ForeignKey("personal_certificates.id"))
 
 
 class AuditEntry(Base):

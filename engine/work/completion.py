@@ -105,7 +105,8 @@ def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: 
             if not check_password(user.password_hash, password):
                 raise WrongSigningPassword("签字确认失败：密码不正确", {"password": "密码不正确"})
             check_separation(session, row, reviewed_ids(task.task_spec), user)
-            signature = sign(session, item, row, user, data["decision"], data.get("opinion", ""), dict(task.data))
+            signature = sign(engine, session, item, row, user, password, data["decision"], data.get("opinion", ""),
+                             dict(task.data))
             if signature.decision == "reject":
                 record(session, TaskReturned(item.id, task_id, row.name, user.id, signature.opinion))
 

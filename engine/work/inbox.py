@@ -42,7 +42,7 @@ def task_row_view(row: InboxTask, lights=None, now=None) -> dict:
     """A task as lists show it; with the light rules, its light is its own (from its due date) but never
     better than its item's deadline's, otherwise its item's."""
     item = row.item
-    light = lights.item_light(item.deadline, item.status, now, row.due_date) if lights is not None else item.light
+    light = lights.for_round(item.round).item_light(item.deadline, item.status, now, row.due_date) if lights is not None else item.light
     return {
         "id": row.id, "item_id": item.id, "item_number": item.number, "item_title": item.title,
         "round": item.round.name, "category": item.category, "step": row.name, "bpmn_id": row.bpmn_id,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,9 +10,13 @@ from sqlalchemy.orm import Session
 from engine.canonical import GENESIS, digest_of
 from engine.clock import CLOCK
 from engine.errors import Forbidden
+from engine.people.keys import personal_signature
 from engine.process.assignment import reviewed_records
 from engine.store import audit
 from engine.store.models import InboxTask, Item, Signature, User
+
+if TYPE_CHECKING:
+    from engine.core import Engine
 
 DECISION_TEXT = {"approve": "通过", "reject": "退回"}
 # Process variables that say nothing about the work under review.
@@ -52,10 +56,11 @@ def check_separation(session: Session, task: InboxTask, reviewed: list[str], sig
         raise Forbidden("您办理了本环节所审核的工作，不能自己审签（谁签字谁负责，审签须与经办分离）")
 
 
-def sign(session: Session, item: Item, task: InboxTask, signer: User, decision: str, opinion: str,
-         approved_data: dict) -> Signature:
+def sign(engine: Engine, session: Session, item: Item, task: InboxTask, signer: User, password: str, decision: str,
+         opinion: str, approved_data: dict) -> Signature:
     """Write the signature record; its digest covers the item, the approved data, the evidence
-    hashes and the previous signature's digest."""
+    hashes and the previous signature's digest, and the signer's own key signs that digest (their
+    password unwraps it: engine/people/keys.py)."""
     previous = session.execute(
         select(Signature).where(Signature.item_id == item.id).order_by(Signature.seq.desc()).limit(1)
     ).scalar_one_or_none()
@@ -73,6 +78,8 @@ def sign(session: Session, item: Item, task: InboxTask, signer: User, decision: 
         prev_digest=previous.digest if previous else GENESIS, digest="",
     )
     record.digest = signature_digest(record)
+    certificate, record.signature = personal_signature(engine, session, signer, password, record.digest)
+    record.certificate_id, record.signature_algorithm = certificate.id, certificate.algorithm
     session.add(record)
     audit.seal(session, "signatures", record.task_id, record.digest)
     return record

@@ -20,7 +20,7 @@ from engine.closure.records import (
     latest_closure_pdf,
     signature_chain_json,
 )
-from engine.closure.verification import CERTIFICATE, MATCHES, REGISTERED, SIGNATURE, verify_pdf
+from engine.closure.verification import CERTIFICATE, MATCHES, PERSONAL, REGISTERED, SIGNATURE, verify_pdf
 from engine.errors import Conflict
 from engine.ledger.detail import item_detail
 from engine.store.models import AuditEntry, Item
@@ -61,7 +61,8 @@ def test_a_closed_items_record_verifies(signed, closed):
     item, view, pdf = closed
     report = verify_pdf(signed, pdf)
     assert report.ok, report.summary
-    assert [c.name for c in report.checks] == [SIGNATURE, CERTIFICATE, REGISTERED, MATCHES]
+    assert [c.name for c in report.checks] == [SIGNATURE, CERTIFICATE, REGISTERED, MATCHES, PERSONAL]
+    assert "3 个签字均由签字人本人的密钥签署（李娜、陈刚）" in checks(report)[PERSONAL].message
     assert report.item["id"] == item and report.verification_code == view["verification_code"]
     assert "开发用签名证书" in report.signer and report.signing_time_local
     assert "签字 3 个、佐证材料 2 份" in checks(report)[MATCHES].message
@@ -225,7 +226,8 @@ def test_the_signature_chain_json_lets_anyone_recompute_every_digest(signed, clo
     assert chain["id"] == item and chain["chain_ok"] and chain["count"] == 3
     previous = "0" * 64
     for s in chain["signatures"]:
-        fields = {k: v for k, v in s.items() if k != "digest"}
+        # the digest rule's fields; the signer's own signature is over the digest, not part of it
+        fields = {k: v for k, v in s.items() if k not in ("digest", "signature", "signature_algorithm", "certificate")}
         assert s["prev_digest"] == previous and digest_of(fields) == s["digest"]
         previous = s["digest"]
     assert [s["opinion"] for s in chain["signatures"]] == OPINIONS

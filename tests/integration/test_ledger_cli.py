@@ -63,6 +63,11 @@ def test_report_text_progress_report_and_dashboard(cli, tmp_path):
     assert text["report_practices"] == "一是压实责任。\n二是建立台账。" and text["report_date"] == "2026-12-01"
     both = cli("rounds", "report-text", ROUND, "--practices", "x", "--practices-file", practices, ok=False)
     assert both.exit_code == 1 and "只能给出一个" in both.output
+    assert cli.json("rounds", "lights", ROUND, "--red-days", "45") == {
+        "id": text["id"], "name": ROUND, "blue_days": 7, "yellow_days": 0, "red_days": 45}
+    assert "红灯（问责）：超期 45 天以上" in cli("rounds", "lights", ROUND).output
+    refused = cli("rounds", "lights", ROUND, "--yellow-days", "50", ok=False)
+    assert refused.exit_code == 1 and "黄灯的超期天数（50）应小于红灯的（45）" in refused.output
 
     html = tmp_path / "公布.html"
     assert cli.json("report", "progress", "--round", ROUND, "--out", html, "--html")["counts"]["published"] == 25

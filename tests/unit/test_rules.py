@@ -11,12 +11,12 @@ from engine.canonical import canonical_json, digest_of
 from engine.clock import CLOCK
 from engine.config import REPO_ROOT
 from engine.errors import InvalidInput
-from engine.ledger.lights import LightRules
+from engine.ledger.lights import LightRules, Thresholds
 from engine.process.forms import load_form, schema_problems, validate
 from engine.work.signoff import evidence_hashes
 
 SH = ZoneInfo("Asia/Shanghai")
-RULES = LightRules("Asia/Shanghai", 7, 30)
+RULES = LightRules("Asia/Shanghai")  # the published defaults: 7, 0, 30
 DEADLINE = date(2026, 6, 30)
 
 
@@ -33,6 +33,21 @@ DEADLINE = date(2026, 6, 30)
 def test_lights(moment, light):
     assert RULES.light(DEADLINE, "整改中", moment) == light
     assert RULES.light(DEADLINE, "已销号", moment) == "已销号"
+
+
+@pytest.mark.parametrize("moment,light", [
+    (datetime(2026, 6, 15, 9, tzinfo=SH), "绿"),
+    (datetime(2026, 6, 16, 9, tzinfo=SH), "蓝"),   # 14-day blue window
+    (datetime(2026, 7, 10, 9, tzinfo=SH), "蓝"),   # overdue, within the 14-day grace before 黄
+    (datetime(2026, 7, 15, 9, tzinfo=SH), "黄"),   # more than 14 days past due
+    (datetime(2026, 8, 14, 9, tzinfo=SH), "黄"),
+    (datetime(2026, 8, 15, 0, 0, tzinfo=SH), "红"),  # more than 45 days past due
+])
+def test_a_rounds_own_thresholds(moment, light):
+    rules = RULES.with_thresholds(Thresholds(blue_days=14, yellow_days=14, red_days=45))
+    assert rules.light(DEADLINE, "整改中", moment) == light
+    assert rules.escalation_moment(DEADLINE).isoformat() == "2026-08-15T00:00:00+08:00"
+    assert RULES.light(DEADLINE, "整改中", datetime(2026, 7, 10, 9, tzinfo=SH)) == "黄"  # the defaults are untouched
 
 
 def test_escalation_moment_is_the_first_red_moment():

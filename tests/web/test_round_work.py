@@ -110,3 +110,16 @@ def test_the_rounds_document_fields_are_edited_and_checked(client, engine, round
     assert (saved["deploying_authority"], saved["close_target"], saved["name"]) == ("市委", 90, "测试轮次")
     dashboard = client.get(f"/rounds/{round_id}/dashboard").get_data(as_text=True)
     assert "目标 90.0%" in dashboard and 'id="upward-due"' in dashboard
+
+
+def test_the_rounds_light_thresholds_are_set_on_its_edit_page(client, engine, round_id):
+    Auth(client).login(OFFICE)
+    url = f"/rounds/{round_id}/edit"
+    form = client.get(url).get_data(as_text=True)
+    assert 'name="red_days"' in form and 'value="30"' in form
+    bad = post(client, url, {"yellow_days": "30", "red_days": "30"})
+    assert bad.status_code == 400 and "黄灯的超期天数（30）应小于红灯的（30）" in bad.get_data(as_text=True)
+    assert get_round(engine, round_id)["red_days"] == 30
+    assert post(client, url, {"blue_days": "10", "yellow_days": "14", "red_days": "45"}).status_code == 302
+    page = client.get(f"/rounds/{round_id}").get_data(as_text=True)
+    assert "到期前 10 天蓝灯，超期 14 天以上黄灯，超期 45 天以上红灯（问责）" in page

@@ -64,7 +64,7 @@ def _row(engine: Engine, item: Item, steps, running, signers, now, dues) -> list
     }
     closed_on = engine.lights.local_date(item.closed_at).isoformat() if item.closed_at else ""
     return [fields[c.field] for c in COLUMNS] + [
-        item.status, engine.lights.item_light(item.deadline, item.status, now, dues.get(item.id)),
+        item.status, engine.lights.for_round(item.round).item_light(item.deadline, item.status, now, dues.get(item.id)),
         current_step(item, steps, running),
         closed_on, signers.get(item.id, ""),
     ]

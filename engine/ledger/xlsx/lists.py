@@ -193,7 +193,7 @@ def _problem_row(engine: Engine, item: Item, steps, running, now, dues) -> list:
     closed_on = engine.lights.local_date(item.closed_at).isoformat() if item.closed_at else ""
     return [item.number, item.aspect.title if item.aspect else "", item.title, item.description, item.category,
             item.unit.name, item.person.name, item.leader.name, item.deadline.isoformat(), item.standard, item.status,
-            engine.lights.item_light(item.deadline, item.status, now, dues.get(item.id)), current_step(item, steps, running),
+            engine.lights.for_round(item.round).item_light(item.deadline, item.status, now, dues.get(item.id)), current_step(item, steps, running),
             closed_on]
 
 
