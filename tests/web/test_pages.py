@@ -230,7 +230,7 @@ def test_item_history_shows_people_and_the_processs_own_events(client, auth, eng
     table = html.split('id="history"')[1].split("</table>")[0]
     rows = [re.sub(r"<[^>]+>", "|", row) for row in table.split("<tr")[2:]]
     steps = [next(cell for cell in row.split("|")[2:] if cell.strip()) for row in rows]
-    assert steps == ["开始整改", "超期30天", "落实整改", "审核", "签字销号", "已销号", "整改结束", "问责处理"]
+    assert steps == ["开始整改", "超期转红灯", "落实整改", "审核", "签字销号", "已销号", "整改结束", "问责处理"]
     assert "系统" in rows[1] and "流程事件" in rows[1] and "已撤销（流程结束）" in rows[-1]
     assert "审核结果" not in table  # gateways repeat the decisions; they are left out
 
