@@ -1,15 +1,22 @@
 """`tick(now)`: fire due timers, then recompute the lights. Idempotent: a timer fires once (it is
-gone after its instance is saved). Several workers may tick at once: on PostgreSQL each instance is
-claimed with FOR UPDATE SKIP LOCKED, so a worker passes over an instance another one (or a person
-completing a task) holds, and the next tick fires what was passed over; on SQLite writers take
+gone after its instance is saved). Timers fire in batches of instances, one transaction a batch (one
+commit, one audit append, one pass of the notifications): the sweep's cost is the workflows', not the
+commits'. Each instance runs in a savepoint, so one whose process fails is reported and left for the
+next tick while the rest of its batch fires. Several workers may tick at once: on PostgreSQL a batch
+claims its instances with FOR UPDATE SKIP LOCKED, so a worker passes over instances another one (or a
+person completing a task) holds, and the next tick fires what was passed over; on SQLite writers take
 turns."""
 from __future__ import annotations
 
+import copy
+import logging
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from engine.errors import Conflict
 from engine.ledger.relight import relight_items
@@ -21,6 +28,9 @@ from engine.store.models import InboxTask, Item, ProcessInstance, Timer
 if TYPE_CHECKING:
     from engine.core import Engine
 
+BATCH = 100  # instances a transaction
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class TickReport:
@@ -29,6 +39,7 @@ class TickReport:
     instances_advanced: int = 0
     conflicts: int = 0
     skipped: int = 0  # held by another worker at that moment
+    failed: list = field(default_factory=list)  # {"instance_id", "item_id", "error"}: left for the next tick
     lights_changed: dict = field(default_factory=dict)
     new_tasks: list = field(default_factory=list)
     outbox: dict = field(default_factory=dict)
@@ -44,11 +55,8 @@ def tick(engine: Engine, now: datetime | None = None) -> TickReport:
                 select(Timer.instance_id).where(Timer.due_at <= moment).group_by(Timer.instance_id)
                 .order_by(Timer.instance_id)
             ).scalars().all()
-        for instance_id in due:
-            try:
-                _fire(engine, instance_id, moment, report)
-            except Conflict:
-                report.conflicts += 1  # another worker advanced it first
+        for start in range(0, len(due), BATCH):
+            _fire_batch(engine, due[start:start + BATCH], moment, report)
         _update_lights(engine, moment, report)
         report.reminders = remind(engine, moment)
         # What a crashed process left in the outbox, and retries that are due (engine/outbox.py).
@@ -56,33 +64,59 @@ def tick(engine: Engine, now: datetime | None = None) -> TickReport:
         return report
 
 
-def _fire(engine: Engine, instance_id: int, moment: datetime, report: TickReport) -> None:
+def _fire_batch(engine: Engine, instance_ids: list[int], moment: datetime, report: TickReport) -> None:
     with engine.db.transaction() as session:
-        instance = session.execute(
-            select(ProcessInstance).where(ProcessInstance.id == instance_id)
+        instances = session.execute(
+            select(ProcessInstance).where(ProcessInstance.id.in_(instance_ids)).order_by(ProcessInstance.id)
             .with_for_update(of=ProcessInstance, skip_locked=True).execution_options(populate_existing=True)
-        ).unique().scalar_one_or_none()
-        if instance is None:
-            report.skipped += 1  # another worker holds it (PostgreSQL); the next tick sees what is left
-            return
-        due = session.execute(
-            select(Timer).where(Timer.instance_id == instance_id, Timer.due_at <= moment)
-        ).scalars().all()
-        if not due:
-            return  # fired meanwhile by someone else
-        item = session.get(Item, instance.item_id)
-        before = set(session.execute(select(InboxTask.id).where(InboxTask.instance_id == instance_id)).scalars())
-        workflow, _ = load_workflow(engine, instance)
-        workflow.refresh_timers()
-        advance(engine, session, instance, workflow, item, RunContext())
-        created = session.execute(
-            select(InboxTask).where(InboxTask.instance_id == instance_id, InboxTask.id.not_in(before))
         ).unique().scalars().all()
-        report.timers_fired += len(due)
-        report.instances_advanced += 1
-        report.new_tasks.extend({"id": t.id, "item_id": item.id, "step": t.name, "role": t.lane_role} for t in created)
-        audit.append(session, "timer.fire", "instance", instance_id, None,
-                     timers=[t.bpmn_id for t in due], new_tasks=[t.name for t in created])
+        report.skipped += len(instance_ids) - len(instances)  # another worker holds them (PostgreSQL)
+        ids = [i.id for i in instances]
+        due: dict[int, list[Timer]] = defaultdict(list)
+        for timer in session.execute(select(Timer).where(Timer.instance_id.in_(ids), Timer.due_at <= moment)).scalars():
+            due[timer.instance_id].append(timer)
+        items = {i.id: i for i in session.execute(
+            select(Item).where(Item.id.in_({i.item_id for i in instances}))).unique().scalars()}
+        before = set(session.execute(select(InboxTask.id).where(InboxTask.instance_id.in_(ids))).scalars())
+        fired = []
+        for instance in instances:
+            if due.get(instance.id) and _fire_one(engine, session, instance, items[instance.item_id], report):
+                fired.append(instance)
+        if not fired:
+            return
+        created: dict[int, list[InboxTask]] = defaultdict(list)
+        for task in session.execute(select(InboxTask).where(
+                InboxTask.instance_id.in_([i.id for i in fired]), InboxTask.id.not_in(before))).unique().scalars():
+            created[task.instance_id].append(task)
+        entries = []
+        for instance in fired:
+            timers, new = due[instance.id], created[instance.id]
+            report.timers_fired += len(timers)
+            report.instances_advanced += 1
+            report.new_tasks.extend({"id": t.id, "item_id": instance.item_id, "step": t.name, "role": t.lane_role}
+                                    for t in new)
+            entries.append(("timer.fire", "instance", instance.id, None,
+                            {"timers": [t.bpmn_id for t in timers], "new_tasks": [t.name for t in new]}))
+        audit.append_many(session, entries)
+
+
+def _fire_one(engine: Engine, session: Session, instance: ProcessInstance, item: Item, report: TickReport) -> bool:
+    """Advance one instance past its due timers in a savepoint; False (and nothing of it kept) if it fails."""
+    kept = {key: copy.copy(value) for key, value in session.info.items()}  # events and seals recorded so far
+    try:
+        with session.begin_nested():
+            workflow, _ = load_workflow(engine, instance)
+            workflow.refresh_timers()
+            advance(engine, session, instance, workflow, item, RunContext())
+        return True
+    except Conflict:
+        report.conflicts += 1  # a person's step advanced it first
+    except Exception as exc:  # noqa: BLE001 — a broken process must not stop every other item's timers
+        log.exception("timer of instance %s failed", instance.id)
+        report.failed.append({"instance_id": instance.id, "item_id": item.id, "error": f"{type(exc).__name__}: {exc}"})
+    session.info.clear()
+    session.info.update(kept)
+    return False
 
 
 def _update_lights(engine: Engine, moment: datetime, report: TickReport) -> None:

@@ -69,35 +69,48 @@ def seal_pending(session: Session) -> None:
 def append(session: Session, action: str, object_type: str, object_id: Any, actor: str | None = None,
            **details: Any) -> AuditEntry:
     """Append one row. Call it last in a transaction: it takes the chain's head lock until commit."""
+    return append_many(session, [(action, object_type, object_id, actor, details)])[-1]
+
+
+def append_many(session: Session, rows: list[tuple[str, str, Any, str | None, dict]]) -> list[AuditEntry]:
+    """Append several rows (action, object type, object id, actor, details) with one move of the head:
+    what a batch of work (the timer sweep) audits, at the cost of one append. Seals pending in the
+    transaction go with the last row."""
     # The UPDATE comes first so that concurrent appenders queue on the head row (PostgreSQL row lock,
     # SQLite write lock) instead of both reading the same head and forking the chain.
     head = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(count=AuditHead.count + 1)
+        update(AuditHead).where(AuditHead.id == 1).values(count=AuditHead.count + len(rows))
         .returning(AuditHead.count, AuditHead.last_hash, AuditHead.keyed_from)
     ).one_or_none()
     if head is None:  # a database made without the migrations' seed row
-        session.add(AuditHead(id=1, last_hash=GENESIS, count=1, keyed_from=1))
+        session.add(AuditHead(id=1, last_hash=GENESIS, count=len(rows), keyed_from=1))
         session.flush()
-        head = (1, GENESIS, 1)
-    count, last_hash, keyed_from = head
+        head = (len(rows), GENESIS, 1)
+    last, last_hash, keyed_from = head
     key = session.info.get(KEY)
+    first = last - len(rows) + 1
     if keyed_from is None and key is not None:
-        keyed_from = count  # the first row appended with a key starts the keyed chain
+        keyed_from = first  # the first row appended with a key starts the keyed chain
     if keyed_from is not None and key is None:
         raise RuntimeError("the audit chain is keyed but this session has no audit key")
     sealed = session.info.pop(SEALS, None)
-    if sealed:
-        details = {**details, "sealed": sealed}
-    entry = AuditEntry(
-        id=count, at=CLOCK.now(), actor=actor, action=action, object_type=object_type,
-        object_id=str(object_id), details=details, prev_hash=last_hash, hash="",
-    )
-    entry.hash = entry_hash(last_hash, entry, key if keyed_from is not None and count >= keyed_from else None)
-    session.add(entry)
+    entries = []
+    for offset, (action, object_type, object_id, actor, details) in enumerate(rows):
+        count = first + offset
+        if sealed and offset == len(rows) - 1:
+            details = {**details, "sealed": sealed}
+        entry = AuditEntry(
+            id=count, at=CLOCK.now(), actor=actor, action=action, object_type=object_type,
+            object_id=str(object_id), details=details, prev_hash=last_hash, hash="",
+        )
+        entry.hash = last_hash = entry_hash(last_hash, entry,
+                                            key if keyed_from is not None and count >= keyed_from else None)
+        entries.append(entry)
+    session.add_all(entries)
     session.execute(update(AuditHead).where(AuditHead.id == 1).values(
-        last_hash=entry.hash, keyed_from=keyed_from,
-        head_mac=head_mac(key, count, entry.hash, keyed_from) if key is not None else None))
-    return entry
+        last_hash=last_hash, keyed_from=keyed_from,
+        head_mac=head_mac(key, last, last_hash, keyed_from) if key is not None else None))
+    return entries
 
 
 @dataclass

@@ -121,3 +121,33 @@ def test_600_returns_stay_open_correct_and_as_cheap_as_a_new_item(sqlite_engine)
         assert len(old.state) < len(new.state) * 1.3
     sign_result = do(engine, item, "fix_task", "张伟", FIX, files=evidence())
     assert sign_result["item_status"] == "整改中"
+
+
+def test_one_failing_process_does_not_stop_the_sweep(engine, item, monkeypatch):
+    """A workflow that fails when its timer fires is reported and left for the next tick; the rest of its
+    batch fires, and nothing of the failed one (tasks, notifications, audit) is half kept."""
+    from engine.notify.centre import Notification
+    from engine.process import timers
+    from engine.store.models import AuditEntry
+
+    others = [new_item(engine, IMMEDIATE, number=str(n)) for n in range(2, 5)]
+    real_advance = timers.advance
+
+    def broken_for_item(engine_, session, instance, workflow, item_, ctx):
+        real_advance(engine_, session, instance, workflow, item_, ctx)  # writes its rows and events, then fails
+        if item_.id == item:
+            raise RuntimeError("脚本出错")
+
+    monkeypatch.setattr(timers, "advance", broken_for_item)
+    moment = at(datetime.fromisoformat(item_detail(engine, item)["deadline"]).date() + timedelta(days=40))
+    report = tick(engine, moment)
+    assert [(f["item_id"], f["error"]) for f in report.failed] == [(item, "RuntimeError: 脚本出错")]
+    assert report.timers_fired == 3 and all(len(accountability_tasks(engine, o)) == 1 for o in others)
+    assert accountability_tasks(engine, item) == []
+    with engine.db.reading() as session:
+        told = session.execute(select(Notification.item_id).where(Notification.kind == "问责")).scalars().all()
+        fired = session.execute(select(AuditEntry.object_id).where(AuditEntry.action == "timer.fire")).scalars().all()
+    assert item not in told and len(fired) == 3
+
+    monkeypatch.setattr(timers, "advance", real_advance)  # fixed: the next tick fires what was left
+    assert tick(engine, moment).timers_fired == 1 and len(accountability_tasks(engine, item)) == 1
