@@ -103,6 +103,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         return datetime.fromisoformat(iso).astimezone(ZoneInfo(settings.timezone)).strftime("%Y-%m-%d %H:%M")
 
     app.add_template_filter(lambda a, b: list(zip(a, b)), "zip")
+    app.add_template_filter(lambda args, **more: {**args, **more}, "combine")  # query args with a new page
     app.add_template_filter(human_size, "filesize")  # the closure record's wording: 512 字节, 1.5 MB
 
     @app.context_processor

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.closure.records import closure_pending, item_closure_documents
@@ -37,7 +37,9 @@ from engine.store.models import (
     EvidenceFile,
     InboxTask,
     Item,
+    Round,
     TaskRecord,
+    Unit,
     User,
     person_with_roles,
 )
@@ -153,6 +155,9 @@ def diagram_for(engine: Engine, item_id: int, user_id: int) -> dict:
         return {"xml": instance.version.bpmn_xml, "done": sorted(done - current), "current": sorted(current)}
 
 
+PAGE_SIZE = 50
+
+
 @dataclass
 class ItemFilter:
     round_id: int | None = None
@@ -162,28 +167,45 @@ class ItemFilter:
     light: str | None = None
     status: str | None = None
     search: str | None = None
+    page: int = 1
 
 
-def items_for(engine: Engine, user_id: int, filters: ItemFilter) -> list[dict]:
+def items_for(engine: Engine, user_id: int, filters: ItemFilter, page_size: int = PAGE_SIZE) -> dict:
+    """One page of the items the user may see, filtered and searched in SQL (问题, 描述, 序号, 责任单位,
+    责任人), in ledger order, with the total: {"items", "total", "page", "pages", "page_size"}."""
     with engine.db.reading() as session:
         user = viewer(session, user_id)
-        query = select(Item).options(*ITEM_LOAD_OPTIONS).order_by(Item.round_id, Item.aspect_id, Item.id)
-        query = query.where(visible_items(user))
+        query = select(Item.id).where(visible_items(user))
         for column, value in ((Item.round_id, filters.round_id), (Item.aspect_id, filters.aspect_id),
                               (Item.category, filters.category), (Item.unit_id, filters.unit_id),
                               (Item.light, filters.light), (Item.status, filters.status)):
             if value:
                 query = query.where(column == value)
-        if filters.search:
-            pattern = f"%{filters.search.strip()}%"
-            query = query.where(or_(Item.title.like(pattern), Item.description.like(pattern), Item.number == filters.search.strip()))
-        return [item_summary(i) | {"round_id": i.round_id} for i in session.execute(query).unique().scalars()]
+        text = (filters.search or "").strip()
+        if text:
+            pattern = f"%{escape_like(text)}%"
+            query = query.where(or_(
+                Item.title.like(pattern, escape="\\"), Item.description.like(pattern, escape="\\"), Item.number == text,
+                Item.unit_id.in_(select(Unit.id).where(Unit.name.like(pattern, escape="\\"))),
+                Item.person_id.in_(select(User.id).where(User.name.like(pattern, escape="\\")))))
+        total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+        pages = max(1, -(-total // page_size))
+        number = min(max(1, filters.page), pages)
+        ids = session.execute(query.order_by(Item.round_id, Item.aspect_id, Item.id)
+                              .limit(page_size).offset((number - 1) * page_size)).scalars().all()
+        rows = session.execute(select(Item).options(*ITEM_LOAD_OPTIONS).where(Item.id.in_(ids))
+                               .order_by(Item.round_id, Item.aspect_id, Item.id)).unique().scalars()
+        return {"items": [item_summary(i) | {"round_id": i.round_id} for i in rows], "total": total, "page": number,
+                "pages": pages, "page_size": page_size}
+
+
+def escape_like(text: str) -> str:
+    """A search text matched literally by LIKE (its % and _ are not wildcards)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def filter_choices(engine: Engine, user_id: int) -> dict:
     """Rounds, aspects and units to offer in the item filters."""
-    from engine.store.models import Round, Unit
-
     with engine.db.reading() as session:
         user = viewer(session, user_id)
         units = session.execute(select(Unit).order_by(Unit.name)).scalars().all()
@@ -198,10 +220,10 @@ def filter_choices(engine: Engine, user_id: int) -> dict:
 
 
 def items_page_for(engine: Engine, user_id: int, filters: ItemFilter) -> dict:
-    """整改台账: the items the user may see, with the choices for the filters — one session."""
+    """整改台账: one page of the items the user may see, with the choices for the filters — one session."""
     with engine.db.reading() as session:
         may_add = bool(viewer(session, user_id).roles & set(REGENERATORS))
-        return {"items": items_for(engine, user_id, filters), "choices": filter_choices(engine, user_id),
+        return {"result": items_for(engine, user_id, filters), "choices": filter_choices(engine, user_id),
                 "may_add": may_add}
 
 
