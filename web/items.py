@@ -36,7 +36,7 @@ def index():
     filters = ItemFilter(round_id=_int("round"), aspect_id=_int("aspect"), category=request.args.get("category") or None,
                          unit_id=_int("unit"), light=request.args.get("light") or None,
                          status=request.args.get("status") or None, search=request.args.get("q") or None,
-                         page=_int("page") or 1)
+                         overdue=request.args.get("overdue") == "1", page=_int("page") or 1)
     page = items_page_for(engine(), current_user.id, filters)
     return render_template("items/index.html", items=page["result"]["items"], paging=page["result"], filters=filters,
                            may_add=page["may_add"],

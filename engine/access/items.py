@@ -167,6 +167,7 @@ class ItemFilter:
     light: str | None = None
     status: str | None = None
     search: str | None = None
+    overdue: bool = False  # open and past its deadline (the dashboard's 超期问题)
     page: int = 1
 
 
@@ -181,6 +182,9 @@ def items_for(engine: Engine, user_id: int, filters: ItemFilter, page_size: int 
                               (Item.light, filters.light), (Item.status, filters.status)):
             if value:
                 query = query.where(column == value)
+        if filters.overdue:
+            query = query.where(Item.status == STATUS_OPEN,
+                                Item.deadline < engine.lights.local_date(engine.clock.now()))
         text = (filters.search or "").strip()
         if text:
             pattern = f"%{escape_like(text)}%"

@@ -216,11 +216,9 @@ def dashboard_for(engine: Engine, user_id: int, round_id: int | None = None) -> 
     an officer sees their own unit's (docs/domain.md, roles)."""
     with engine.db.reading() as session:
         user = viewer(session, user_id)
-        can, own_unit = permissions(user), None if user.sees_all_units else user.unit.name
-        figures = dashboard(engine, round_id)
-    if own_unit is not None:
-        figures["overdue_items"] = [i for i in figures["overdue_items"] if i["unit"] == own_unit]
-    return figures | {"can": can, "overdue_unit": own_unit}
+        can, own_unit = permissions(user), None if user.sees_all_units else (user.unit.id, user.unit.name)
+        figures = dashboard(engine, round_id, own_unit[0] if own_unit else None)
+    return figures | {"can": can, "overdue_unit": own_unit[1] if own_unit else None}
 
 
 def report_for(engine: Engine, user_id: int, round_id: int) -> dict:

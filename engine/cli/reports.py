@@ -125,7 +125,7 @@ def _dashboard_text(d: dict) -> str:
 @handled
 def dashboard(ctx, round_name, as_json):
     """整改数据看板：销号率、灯色、按类别与单位统计、超期问题、平均销号用时。"""
-    figures = dashboard_figures(ctx.engine(), round_name)
+    figures = dashboard_figures(ctx.engine(), round_name, shown=(None, None))  # the whole lists, unlike a page
     emit(figures | {"id": figures["round"]["id"] if figures["round"] else None}, as_json, _dashboard_text)
 
 

@@ -25,37 +25,40 @@ UNDER_OBSERVATION = "回头看观察期"
 FINISHED = "已办结"
 
 
-def _in_round(query, column, round_id: int | None):
-    """Restrict `query` (on a table with an item_id `column`) to the items of one round."""
+def _in_round(query, column, round_id: int | None, item_ids=None):
+    """Restrict `query` (on a table with an item_id `column`) to the items of one round, or to the given
+    items (one page of a list)."""
+    if item_ids is not None:
+        return query.where(column.in_(list(item_ids)))
     if round_id is None:
         return query
     return query.where(column.in_(select(Item.id).where(Item.round_id == round_id)))
 
 
-def open_steps(session: Session, round_id: int | None) -> dict[int, list[str]]:
+def open_steps(session: Session, round_id: int | None, item_ids=None) -> dict[int, list[str]]:
     """Item id -> names of its open tasks, oldest first."""
     rows = session.execute(_in_round(
         select(InboxTask.item_id, InboxTask.name).order_by(InboxTask.created_at, InboxTask.id),
-        InboxTask.item_id, round_id))
+        InboxTask.item_id, round_id, item_ids))
     steps: dict[int, list[str]] = defaultdict(list)
     for item_id, name in rows:
         steps[item_id].append(name)
     return steps
 
 
-def earliest_dues(session: Session, round_id: int | None) -> dict[int, date]:
+def earliest_dues(session: Session, round_id: int | None, item_ids=None) -> dict[int, date]:
     """Item id -> the due date of its most pressing open task (the earliest), for its light."""
     rows = session.execute(_in_round(
         select(InboxTask.item_id, func.min(InboxTask.due_date)).where(InboxTask.due_date.is_not(None))
-        .group_by(InboxTask.item_id), InboxTask.item_id, round_id))
+        .group_by(InboxTask.item_id), InboxTask.item_id, round_id, item_ids))
     return {item_id: due for item_id, due in rows}
 
 
-def running_items(session: Session, round_id: int | None) -> set[int]:
+def running_items(session: Session, round_id: int | None, item_ids=None) -> set[int]:
     """Items whose latest path (process instance other than a 回头看 or 变更审批) has not completed."""
     latest = _in_round(select(func.max(ProcessInstance.id)).join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
                        .where(ProcessVersion.process_id.not_in(SIDE_PROCESSES)).group_by(ProcessInstance.item_id),
-                       ProcessInstance.item_id, round_id)
+                       ProcessInstance.item_id, round_id, item_ids)
     return set(session.execute(select(ProcessInstance.item_id).where(
         ProcessInstance.id.in_(latest), ProcessInstance.completed.is_(False))).scalars())
 

@@ -80,12 +80,22 @@ def _lights(engine: Engine, session, round_id, now) -> dict[str, int]:
     return dict(counts)
 
 
-def _overdue(engine: Engine, session, round_id, now, today: date) -> list[dict]:
-    items = session.execute(_scoped(
-        select(Item).where(Item.status == STATUS_OPEN, Item.deadline < today).order_by(Item.deadline, Item.id)
-        .options(*ITEM_LOAD_OPTIONS),
-        round_id)).unique().scalars().all()
-    steps, running, dues = open_steps(session, round_id), running_items(session, round_id), earliest_dues(session, round_id)
+OVERDUE_SHOWN = 50  # the dashboard lists the most overdue; the ledger lists them all (/items?overdue=1)
+UNITS_SHOWN = 30  # the units with most problems; the rest are counted
+
+
+def _overdue(engine: Engine, session, round_id, now, today: date, unit_id: int | None,
+             limit: int | None) -> tuple[int, list[dict]]:
+    """(how many open items are past their deadline, the most overdue of them) — of one unit if given."""
+    scoped = _scoped(select(Item.id).where(Item.status == STATUS_OPEN, Item.deadline < today), round_id)
+    if unit_id is not None:
+        scoped = scoped.where(Item.unit_id == unit_id)
+    total = session.execute(select(func.count()).select_from(scoped.subquery())).scalar_one()
+    ids = session.execute(scoped.order_by(Item.deadline, Item.id).limit(limit)).scalars().all()
+    items = session.execute(select(Item).where(Item.id.in_(ids)).order_by(Item.deadline, Item.id)
+                            .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
+    steps, running = open_steps(session, None, ids), running_items(session, None, ids)
+    dues = earliest_dues(session, None, ids)
     rows = []
     for item in items:
         light = engine.lights.for_round(item.round).item_light(item.deadline, item.status, now, dues.get(item.id))
@@ -93,7 +103,7 @@ def _overdue(engine: Engine, session, round_id, now, today: date) -> list[dict]:
                      "category": item.category, "unit": item.unit.name, "person": item.person.name,
                      "deadline": item.deadline.isoformat(), "days_overdue": (today - item.deadline).days,
                      "light": light, "step": current_step(item, steps, running)})
-    return rows
+    return total, rows
 
 
 def _average_days_to_close(engine: Engine, session, round_id) -> float | None:
@@ -119,8 +129,11 @@ def _upward_report(round_: Round, today: date) -> dict:
             "light": light, "text": text}
 
 
-def dashboard(engine: Engine, round_id: int | str | None = None) -> dict:
-    """Every figure of the dashboard, for one round (id or name) or, with None, for all rounds."""
+def dashboard(engine: Engine, round_id: int | str | None = None, overdue_unit_id: int | None = None,
+              shown: tuple[int | None, int | None] = (OVERDUE_SHOWN, UNITS_SHOWN)) -> dict:
+    """Every figure of the dashboard, for one round (id or name) or, with None, for all rounds; the list
+    of overdue items only of `overdue_unit_id` when given (what an officer may open). A page lists the
+    `shown` most overdue items and largest units (None: all, for the CLI's JSON)."""
     now = CLOCK.now()
     today = engine.lights.local_date(now)
     with engine.db.reading() as session:
@@ -132,6 +145,7 @@ def dashboard(engine: Engine, round_id: int | str | None = None) -> dict:
         rate = _rate(closed, total)
         target = round_.close_target / 100 if round_ and round_.close_target else TARGET_RATE
         lookbacks = lookback_results(session, scope)
+        overdue_total, overdue_items = _overdue(engine, session, scope, now, today, overdue_unit_id, shown[0])
         result = _figures("scope", round_.name if round_ else "全部轮次", total, closed, overdue) | {
             "round": round_view(round_) if round_ else None,
             "as_of": today.isoformat(),
@@ -145,8 +159,8 @@ def dashboard(engine: Engine, round_id: int | str | None = None) -> dict:
             "trend": round_trend(engine, session, round_, today) if round_ else None,
             "lights": _lights(engine, session, scope, now),
             "by_category": [_figures("category", c, *by_category.get(c, (0, 0, 0))) for c in CATEGORIES],
-            "by_unit": [_figures("unit", *row) for row in by_unit],
-            "overdue_items": _overdue(engine, session, scope, now, today),
+            "by_unit": [_figures("unit", *row) for row in by_unit[:shown[1]]], "units_total": len(by_unit),
+            "overdue_total": overdue_total, "overdue_items": overdue_items,
             "average_days_to_close": _average_days_to_close(engine, session, scope),
         }
         if round_ is None:

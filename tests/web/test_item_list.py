@@ -36,3 +36,28 @@ def test_the_ledger_pages_and_searches_in_the_database(auth, client, engine):
     kept = client.get("/items?status=整改中").get_data(as_text=True)
     assert re.search(r'rel="next" href="/items\?status=%E6%95%B4%E6%94%B9%E4%B8%AD&amp;page=2"', kept), kept[-1500:]
     assert rows(client.get("/items?q=100%25").get_data(as_text=True)) == []  # % is not a wildcard
+
+
+def test_the_dashboard_lists_the_most_overdue_and_links_to_all(auth, client, engine):
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from helpers import DEADLINE
+
+    new_round(engine)
+    for n in range(1, 56):
+        new_item(engine, IMMEDIATE, number=str(n), deadline=DEADLINE + timedelta(days=n % 7),
+                 **({"unit": "工程管理科", "person": "王强"} if n % 5 == 0 else {}))
+    later = datetime.combine(DEADLINE + timedelta(days=20), time(9), ZoneInfo(engine.settings.timezone))
+    with engine.clock.pinned(later):
+        auth.login("周婷")
+        page = client.get("/dashboard").get_data(as_text=True)
+        assert 'id="overdue-total">55<' in page and page.count('class="text-end fw-semibold text-danger days-overdue"') == 50
+        assert "列出超期最久的 50 项；查看全部 55 项" in page and "overdue=1" in page
+        listed = client.get("/items?overdue=1").get_data(as_text=True)
+        assert 'id="items-total">共 55 项' in listed and "只看已超期的问题" in listed
+        assert 'id="items-total">共 0 项' in client.get("/items?overdue=1&status=已销号").get_data(as_text=True)
+        auth.logout()
+        auth.login("王强")  # an officer: the overdue list of their own unit
+        own = client.get("/dashboard").get_data(as_text=True)
+        assert 'id="overdue-total">11<' in own and "测试问题5<" in own and "测试问题1<" not in own
