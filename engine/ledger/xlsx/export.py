@@ -9,7 +9,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
@@ -28,30 +28,39 @@ STATUS_COLUMNS = ("状态", "灯色", "当前环节", "销号日期", "最后签
 WIDTHS = {"序号": 6, "方面": 28, "问题": 32, "问题描述": 40, "完成标准": 30, "当前环节": 20, "整改时限": 12,
           "销号日期": 12}
 HEADER_FILL = PatternFill("solid", fgColor="DDE4EE")
+HEADER_FONT = Font(bold=True)
+WRAP = Alignment(vertical="top", wrap_text=True)
 
 
 def _text(value) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", str(value)) if value is not None else ""
 
 
-def write_sheet(sheet, title: str, headers: list[str], rows: list[list], widths: dict[str, int]) -> None:
-    """Fill `sheet` with a bold, frozen, filterable header and `rows`, every cell text; `widths` by header
-    (11 for the others)."""
-    sheet.title = title
-    for r, values in enumerate([headers, *rows], start=1):
-        for c, value in enumerate(values, start=1):
-            cell = sheet.cell(row=r, column=c)
-            cell.value = _text(value)
-            cell.data_type = "s"  # text even when it starts with "=": never a formula
-            cell.number_format = "@"
-            if r == 1:
-                cell.font, cell.fill = Font(bold=True), HEADER_FILL
-            else:
-                cell.alignment = Alignment(vertical="top", wrap_text=True)
+def write_sheet(workbook: Workbook, title: str, headers: list[str], rows, widths: dict[str, int]) -> None:
+    """Add a sheet to a write-only `workbook`: a bold, frozen, filterable header and `rows` (any iterable:
+    rows stream to the file, so a 20,000-row ledger never sits in memory as cells), every cell text;
+    `widths` by header (11 for the others)."""
+    sheet = workbook.create_sheet(title)
     for c, header in enumerate(headers, start=1):
         sheet.column_dimensions[get_column_letter(c)].width = widths.get(header, 11)
     sheet.freeze_panes = "A2"
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    count = 0
+    sheet.append([_cell(sheet, value, HEADER_FONT, HEADER_FILL) for value in headers])
+    for values in rows:
+        sheet.append([_cell(sheet, value, None, None) for value in values])
+        count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{count + 1}"
+
+
+def _cell(sheet, value, font, fill) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, _text(value))
+    cell.data_type = "s"  # text even when it starts with "=": never a formula
+    cell.number_format = "@"
+    if font is not None:
+        cell.font, cell.fill = font, fill
+    else:
+        cell.alignment = WRAP
+    return cell
 
 
 def _row(engine: Engine, item: Item, steps, running, signers, now, dues) -> list[str]:
@@ -81,8 +90,8 @@ def export_ledger(engine: Engine, round_ref: str | int) -> bytes:
         signers = last_signers(session, round_.id)
         dues = earliest_dues(session, round_.id)
         rows = [_row(engine, item, steps, running, signers, now, dues) for item in items]
-    workbook = Workbook()
-    write_sheet(workbook.active, "整改台账", [c.header for c in COLUMNS] + list(STATUS_COLUMNS), rows, WIDTHS)
+    workbook = Workbook(write_only=True)
+    write_sheet(workbook, "整改台账", [c.header for c in COLUMNS] + list(STATUS_COLUMNS), rows, WIDTHS)
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

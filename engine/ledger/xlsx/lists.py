@@ -74,11 +74,10 @@ class ThreeLists:
         return {PROBLEMS: len(self.problems), TASKS: len(self.tasks), DUTIES: len(self.duties)}
 
     def xlsx(self) -> bytes:
-        workbook = Workbook()
-        workbook.remove(workbook.active)  # the blank sheet a new workbook has: each list makes its own
+        workbook = Workbook(write_only=True)
         for title, headers, rows in ((PROBLEMS, PROBLEM_HEADERS, self.problems), (TASKS, TASK_HEADERS, self.tasks),
                                      (DUTIES, DUTY_HEADERS, self.duties)):
-            write_sheet(workbook.create_sheet(), title, headers, rows, SHEET_WIDTHS[title])
+            write_sheet(workbook, title, headers, rows, SHEET_WIDTHS[title])
         buffer = BytesIO()
         workbook.save(buffer)
         return buffer.getvalue()
