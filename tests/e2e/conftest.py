@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 from helpers import DEADLINE, FEEDBACK, people
+from page_checks import PHONE
 from werkzeug.serving import make_server
 
 from engine.ledger.items import NewItem, add_item
@@ -71,3 +72,12 @@ def screenshots() -> Path:
     """Where the e2e suite leaves its screenshots (git-ignored) for people to look at."""
     SCREENSHOTS.mkdir(exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def phone(browser):
+    """A page in a phone-sized, touch, mobile-emulating browser context."""
+    context = browser.new_context(locale="zh-CN", **PHONE)
+    page = context.new_page()
+    yield page
+    context.close()

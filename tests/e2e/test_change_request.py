@@ -33,7 +33,7 @@ def test_an_extension_asked_by_the_officer_and_approved_by_the_leader(live_world
     assert "配套资金下月到位" in work and LATER in work
     page.screenshot(path=str(screenshots / "change-approval.png"), full_page=True)
     assert page.evaluate(NO_OVERFLOW)
-    page.check("#decision-approve")
+    page.check("label[for=decision-approve]")
     page.fill("#opinion", "同意延期")
     page.fill("#password", PASSWORD)
     page.click("button:has-text('签字')")

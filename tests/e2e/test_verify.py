@@ -60,7 +60,8 @@ def test_a_downloaded_record_verifies_anonymously_and_a_tampered_copy_does_not(c
     assert page.inner_text("#verdict-word") == "通过"
     assert BODY in page.inner_text("#signer") and "北京时间" in page.inner_text("#signing-time")
     assert "违规发放津贴补贴" in page.inner_text("#item") and re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}", page.inner_text("#code"))
-    assert page.locator("#checks .badge.text-bg-success").count() == 4
+    assert page.locator("#checks .badge.text-bg-success").count() == 5  # the 5th: each signer's own key
+    assert "均由签字人本人的密钥签署" in page.inner_text("#checks")
     page.screenshot(path=str(screenshots / "verify-pass.png"), full_page=True)
     assert page.evaluate(NO_OVERFLOW)
 

@@ -28,7 +28,7 @@ def fill_fix(page, receipt, result):
 
 
 def sign(page, decision, opinion):
-    page.check(f"#decision-{decision}")
+    page.check(f"label[for=decision-{decision}]")  # the large 通过 / 退回 button over the radio input
     page.fill("#opinion", opinion)
     page.fill("#password", PASSWORD)
     page.click("button:has-text('签字')")
@@ -112,7 +112,7 @@ def test_a_review_of_ones_own_work_goes_to_someone_else(live_world, page):
     login(page, url, "周婷")
     page.goto(f"{url}/tasks/{review}")
     assert page.locator("#own-work").count() == 0  # 周婷 did none of the work under review
-    page.check("#decision-approve")
+    page.check("label[for=decision-approve]")
     page.fill("#password", PASSWORD)
     page.click("button:has-text('签字')")
     page.wait_for_url(re.compile(r".*/inbox$"))
@@ -127,5 +127,6 @@ def test_forbidden_file_type_is_refused_with_a_message(live_world, page):
     open_first_task(page)
     fill_fix(page, bad, "已追回")
     page.click("button:has-text('提交')")
+    page.wait_for_selector("#form-error")  # the file goes up in the background (files.js), then the answer shows
     assert "类型不允许" in page.inner_text(".field[data-field=evidence]")
     assert page.input_value("#f-result") == "已追回"

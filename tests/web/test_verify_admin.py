@@ -61,9 +61,10 @@ def test_verify_is_public_and_a_genuine_record_passes(client, engine, items):
     assert "市政工程管理处开发用签名证书" in html and "（北京时间）" in html
     assert view["verification_code"] in html and view["sha256"] in html
     assert "测试轮次" in html and "第 1 号：测试问题1" in html and "已销号" in html
-    for check in ("数字签名", "签名证书", "登记", "与数据库一致"):
+    for check in ("数字签名", "签名证书", "登记", "与数据库一致", "个人签名"):
         assert f'data-check="{check}"' in html
-    assert html.count("text-bg-success\">一致") == 4 and "签字 2 个、佐证材料 1 份" in html
+    assert html.count("text-bg-success\">一致") == 5 and "签字 2 个、佐证材料 1 份" in html
+    assert "2 个签字均由签字人本人的密钥签署（李娜、陈刚）" in html
 
 
 def test_one_flipped_byte_fails_with_a_reason(client, engine, items):
