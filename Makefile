@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
-# Front-end packages from npm (Bootstrap, bpmn-js), exactly as package-lock.json pins them.
+# Front-end packages from npm (Bootstrap, bpmn-js; axe-core for the accessibility tests), exactly as package-lock.json pins them.
 $(NODE_STAMP): package.json package-lock.json
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
 	npm ci --no-audit --no-fund --loglevel=error
