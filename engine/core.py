@@ -15,6 +15,7 @@ from engine.events import ImportQueued, ItemClosed
 from engine.ledger import activities as _activities  # noqa: F401
 from engine.ledger import changes as _changes  # noqa: F401  (also applies approved changes)
 from engine.ledger import lookbacks as _lookbacks  # noqa: F401
+from engine.ledger import rewind as _rewind  # noqa: F401  (also applies approved rewinds)
 from engine.ledger import supervision as _supervision  # noqa: F401
 from engine.ledger import talks as _talks  # noqa: F401
 from engine.ledger.lights import LightRules
@@ -24,11 +25,14 @@ from engine.outbox import Outbox
 from engine.people import keys as _keys  # noqa: F401
 from engine.people import sessions as _sessions  # noqa: F401
 from engine.people import throttle as _throttle  # noqa: F401
+from engine.process import designs as _designs  # noqa: F401
+from engine.process import migration as _migration  # noqa: F401
 from engine.process.bpmn import ProcessRuntime
 from engine.store import audit
 from engine.store.db import Database
 from engine.store.filestore import ContentStore
 from engine.store.keys import audit_key
+from engine.work import superseded as _superseded  # noqa: F401
 from engine.work.evidence import EvidenceStore
 
 

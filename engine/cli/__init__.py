@@ -5,6 +5,7 @@ from engine.cli import (  # noqa: F401  (registers the commands)
     admin,
     changes,
     closure,
+    designer,
     ledger,
     lookbacks,
     notify,

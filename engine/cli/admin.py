@@ -1,4 +1,4 @@
-"""workflows validate/deploy, audit verify, files prune."""
+"""workflows validate (the other workflows commands: cli/designer.py), audit verify, files prune."""
 from __future__ import annotations
 
 import json
@@ -8,14 +8,14 @@ from pathlib import Path
 import click
 
 from engine.cli.base import emit, fail, handled, main
-from engine.process.deploy import DEFAULT_FILES, deploy_file
+from engine.process.deploy import DEFAULT_FILES
 from engine.process.validation import validate_file
 from engine.store.file_prune import GRACE, STORE_TEXT, prune_files
 
 
 @main.group()
 def workflows():
-    """流程（BPMN）文件。"""
+    """流程（BPMN）：校验、部署与批准、版本列表、迁移运行中的问题。"""
 
 
 @workflows.command("validate")
@@ -33,19 +33,6 @@ def workflows_validate(ctx, files, as_json):
          else f"校验通过：{'、'.join(p.name for p in paths)}")
     if problems:
         raise SystemExit(1)
-
-
-@workflows.command("deploy")
-@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
-@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
-@click.pass_obj
-@handled
-def workflows_deploy(ctx, files, as_json):
-    """校验并部署流程新版本；新问题使用新版本，运行中的问题保持原版本。"""
-    engine = ctx.engine()
-    results = [deploy_file(engine, Path(f), actor="cli") for f in files]
-    emit(results, as_json, lambda rows: "\n".join(
-        f"{r['process_id']}：版本 {r['id']}{'（新）' if r['created'] else '（已存在，设为当前）'}" for r in rows))
 
 
 @main.group()

@@ -1,4 +1,4 @@
-"""items change/changes (变更申请), tasks reassign (转办)."""
+"""items change/changes (变更申请), items rewind (退回到之前的环节), tasks reassign (转办)."""
 from __future__ import annotations
 
 import click
@@ -7,6 +7,7 @@ from engine.cli.base import emit, handled
 from engine.cli.ledger import items
 from engine.cli.work import tasks
 from engine.ledger.changes import list_changes, request_change
+from engine.ledger.rewind import request_rewind, rewind_targets
 from engine.people.directory import user_id_of
 from engine.store.models import CATEGORIES
 from engine.work.reassign import reassign_task
@@ -53,6 +54,33 @@ def items_changes(ctx, item_id, as_json):
     """列出问题的变更申请及其审批结果。"""
     emit(list_changes(ctx.engine(), item_id), as_json,
          lambda rows: "\n".join(_change_line(c) for c in rows) or "（无变更申请）")
+
+
+@items.command("rewind")
+@click.argument("item_id", type=int)
+@click.option("--to", "step_id", required=True, help="退回到的环节（BPMN 编号，见 rectify items rewind-targets）")
+@click.option("--as", "as_user", required=True, help="申请人（整改办）")
+@click.option("--reason", required=True, help="理由")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def items_rewind(ctx, item_id, step_id, as_user, reason, as_json):
+    """退回到之前的任一环节（整改办申请，主要领导签字批准后生效；其后的签字保留在签字链上并标为已被取代）。"""
+    engine = ctx.engine()
+    change = request_rewind(engine, item_id, step_id, user_id_of(engine, as_user), reason)
+    emit(change, as_json, lambda c: f"{c['id']}\n已提交退回申请 {c['id']}：{c['summary']}；"
+                                    f"待{c['approver_role']}审批，审批任务 {c['task_id']}")
+
+
+@items.command("rewind-targets")
+@click.argument("item_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def items_rewind_targets(ctx, item_id, as_json):
+    """列出问题现在可以退回到的环节。"""
+    emit(rewind_targets(ctx.engine(), item_id), as_json,
+         lambda rows: "\n".join(f"{t['step_id']}  {t['name']}" for t in rows) or "（现在没有可退回的环节）")
 
 
 @tasks.command("reassign")

@@ -196,11 +196,14 @@ PERSONAL_SIGNATURE_RULE = (
 
 def signature_chain_json(engine: Engine, item_id: int) -> dict:
     """The item's signature chain with everything needed to recompute each digest offline."""
+    from engine.work.superseded import superseded_of
+
     with engine.db.reading() as session:
         item = get_item(session, item_id)
         chain = verify_item_chain(session, item_id)
         rows = session.execute(select(Signature).where(Signature.item_id == item_id).order_by(Signature.seq)).scalars().all()
         pems = certificate_pems(session, [s.certificate_id for s in rows])
+        superseded = superseded_of(session, item_id)  # set aside by a rewind; not part of the digests
         signatures = [{
             "item_id": s.item_id, "seq": s.seq, "task_id": s.task_id, "step": s.step,
             "signer": {"id": s.signer_id, "name": s.signer_name, "role": s.role, "unit": s.unit_name},
@@ -208,7 +211,7 @@ def signature_chain_json(engine: Engine, item_id: int) -> dict:
             "signed_at": s.signed_at.isoformat(timespec="microseconds"),
             "payload": s.payload, "prev_digest": s.prev_digest, "digest": s.digest,
             "signature": s.signature, "signature_algorithm": s.signature_algorithm,
-            "certificate": pems.get(s.certificate_id),
+            "certificate": pems.get(s.certificate_id), "superseded": superseded.get(s.id),
         } for s in rows]
         authorities = ca_certificates(engine)
         problems = [p for e in signatures if e["signature"] and (p := check_personal_signature(e, authorities))]

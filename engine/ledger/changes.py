@@ -5,7 +5,8 @@ item). 谁签字谁负责: the person, the unit head or 整改办 asks, with a r
 workflows/change.bpmn, done as they ask); the item's 分管领导 (延期, 调整责任) or 主要领导 (调整类别, 撤销,
 合并) approves on a sign-off gate, with the password and separation of duties; the approval applies the
 change in its own transaction (engine/process/paths.py moves the deadline and the 问责 moment, hands
-open tasks on, ends a path). A rejection changes nothing."""
+open tasks on, ends a path). A rejection changes nothing. 退回环节 (整改办 sends the item back to an
+earlier step, approved by the 主要领导) is a kind of its own, carried out by engine/ledger/rewind.py."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -42,7 +43,10 @@ if TYPE_CHECKING:
     from engine.core import Engine
 
 EXTEND, RESPONSIBILITY, CATEGORY, WITHDRAW, MERGE = "延期", "调整责任", "调整类别", "撤销", "合并"
-APPROVER = {EXTEND: LEADER, RESPONSIBILITY: LEADER, CATEGORY: HEAD, WITHDRAW: HEAD, MERGE: HEAD}
+REWIND = "退回环节"  # 整改办 sends the item back to an earlier step: engine/ledger/rewind.py
+APPROVER = {EXTEND: LEADER, RESPONSIBILITY: LEADER, CATEGORY: HEAD, WITHDRAW: HEAD, MERGE: HEAD, REWIND: HEAD}
+# kind → apply(engine, session, request, item): kinds whose approval another module carries out.
+APPLIERS: dict = {}
 PENDING, APPROVED, REJECTED = "待审批", "已批准", "已退回"
 APPROVAL_DAYS = timedelta(days=7)  # the approver's sign-off is due a week after the request
 
@@ -149,7 +153,14 @@ def _after(engine: Engine, session: Session, item: Item, kind: str, wanted: dict
     return before, after, errors
 
 
+def rewind_summary(before: dict, after: dict) -> str:
+    now = "、".join(before.get("steps") or [])
+    return f"退回到「{after['step']['name']}」重新办理" + (f"（现在：{now}）" if now else "")
+
+
 def _summary(kind: str, before: dict, after: dict, extension: int) -> str:
+    if kind == REWIND:
+        return rewind_summary(before, after)
     labels = {"deadline": "整改时限", "unit": "责任单位", "person": "责任人", "leader": "分管领导", "category": "整改类别"}
     parts = [f"{labels[k]}由{before[k]}改为{after[k]}" for k in labels if k in after]
     if kind == EXTEND and extension > 1:
@@ -227,6 +238,9 @@ def _decided(engine: Engine, session: Session, instance, item: Item) -> None:
     request.status = APPROVED if decision == "approve" else REJECTED
     record(session, ChangeDecided(item.id, request.id, request.kind, request.status, request.requested_by, request.opinion))
     if request.status == REJECTED:
+        return
+    if request.kind in APPLIERS:
+        APPLIERS[request.kind](engine, session, request, item)
         return
     after = request.after
     if request.kind in (WITHDRAW, MERGE):

@@ -18,6 +18,7 @@ from engine.process.paths import latest_path
 from engine.store.models import EvidenceFile, InboxTask, ProcessInstance, ProcessVersion, Signature, TaskRecord
 from engine.work.reassign import REASSIGNMENT_TITLES
 from engine.work.signoff import signature_view, verify_item_chain
+from engine.work.superseded import superseded_of
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -45,6 +46,7 @@ def item_detail(engine: Engine, item_id: int) -> dict:
         versions = session.execute(select(ProcessVersion).where(ProcessVersion.id.in_(
             select(ProcessInstance.version_id).where(ProcessInstance.item_id == item_id)))).scalars().all()
         chain = verify_item_chain(session, item_id)
+        superseded = superseded_of(session, item_id)
         rules = engine.lights.for_round(item.round)
         return item_summary(item) | {
             "description": item.description, "standard": item.standard,
@@ -57,7 +59,7 @@ def item_detail(engine: Engine, item_id: int) -> dict:
             "history": [{"task_id": r.task_id, "bpmn_id": r.bpmn_id, "step": r.name, "kind": r.kind,
                          "outcome": r.outcome, "by": r.user.name if r.user else None,
                          "at": r.completed_at.isoformat(), "data": r.data} for r in history],
-            "signatures": [signature_view(s) for s in signatures],
+            "signatures": [signature_view(s, superseded) for s in signatures],
             "changes": item_changes(session, item_id),
             "signature_chain_ok": chain.ok, "signature_chain_problem": chain.problem,
             "evidence": list({e.sha256: {"sha256": e.sha256, "name": e.name, "size": e.size}

@@ -45,11 +45,22 @@ def reviewed_ids(task_spec) -> list[str]:
 
 
 def step_name(task_spec) -> str:
-    return getattr(task_spec, "bpmn_name", None) or task_spec.name
+    name = getattr(task_spec, "bpmn_name", None)
+    if not name and isinstance(task_spec, LoopTask):  # a multi-instance is named on its element
+        name = getattr(task_spec._wf_spec.task_specs.get(task_spec.task_spec), "bpmn_name", None)
+    return name or task_spec.name
 
 
 def step_id(task_spec) -> str:
     return getattr(task_spec, "bpmn_id", None) or task_spec.name
+
+
+def loop_of(task):
+    """The multi-instance (loop) task spec whose element `task` is, or None. (Its parent alone does
+    not say: compaction may keep a finished multi-instance task as the parent of the next step.)"""
+    parent = task.parent
+    spec = parent.task_spec if parent is not None else None
+    return spec if isinstance(spec, LoopTask) and spec.task_spec == task.task_spec.name else None
 
 
 def parse_process(xml: bytes, file_name: str) -> tuple[str, Any, dict]:
@@ -124,6 +135,11 @@ class ProcessRuntime:
         self._script_functions = script_functions
         self._cache: dict[int, LoadedVersion] = {}
         self._lock = threading.Lock()
+
+    @property
+    def registry(self):
+        """The serializer registry, which SpiffWorkflow's spec diff compares task specs with."""
+        return self._registry
 
     def script_engine(self) -> PythonScriptEngine:
         return PythonScriptEngine(environment=TaskDataEnvironment(dict(self._script_functions)))

@@ -25,6 +25,7 @@ from engine.process.bpmn import (
     PROP_ITEM_STATUS,
     form_key_of,
     is_signoff,
+    loop_of,
     properties_of,
     reviewed_ids,
     step_id,
@@ -266,8 +267,7 @@ def _apply_item_status(engine: Engine, session: Session, item: Item, ctx: RunCon
 def task_label(task) -> str:
     """Step name, plus the element a multi-instance task works on (e.g. 建章立制：某某制度)."""
     name = step_name(task.task_spec)
-    parent = task.parent
-    input_item = getattr(parent.task_spec, "input_item", None) if parent is not None else None
+    input_item = getattr(loop_of(task), "input_item", None)
     if input_item is not None:
         value = task.data.get(input_item.bpmn_id)
         if isinstance(value, dict):

@@ -40,20 +40,49 @@ class Problem:
         return f"{where}: {self.message}"
 
 
+# Other modelers' own settings (Camunda 7 attributes, Camunda 8 extension elements): the engine does
+# not read them, and says so where a designer would expect them to work.
+FOREIGN = ("http://camunda.org/schema/1.0/bpmn", "http://camunda.org/schema/zeebe/1.0")
+FOREIGN_ASSIGNMENT = ("assignee", "candidateGroups", "candidateUsers", "assignmentDefinition")
+FOREIGN_FORM = ("formKey", "formDefinition", "formData", "userTaskForm")
+
+
+def _foreign(node, names: tuple[str, ...]) -> list[str]:
+    """The Camunda settings among `names` on a task (attributes or extension elements), as written."""
+    found = [f"camunda:{etree.QName(a).localname}" for a in node.attrib
+             if etree.QName(a).namespace in FOREIGN and etree.QName(a).localname in names]
+    found += [f"{'zeebe' if etree.QName(e).namespace == FOREIGN[1] else 'camunda'}:{etree.QName(e).localname}"
+              for e in node.iterfind(".//bpmn:extensionElements/*", NS)
+              if etree.QName(e).namespace in FOREIGN and etree.QName(e).localname in names]
+    return found
+
+
 def _props(node) -> dict[str, str]:
     return {p.get("name"): p.get("value", "") for p in node.iterfind(".//spiffworkflow:property", NS)}
 
 
 def validate_file(path: Path, forms_path: Path) -> list[Problem]:
-    name = path.name
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        return [Problem(name, "", f"无法读取文件：{exc.strerror or exc}")]
+        return [Problem(path.name, "", f"无法读取文件：{exc.strerror or exc}")]
+    return validate_xml(raw, path.name, forms_path)
+
+
+def validate_xml(raw: bytes, name: str, forms_path: Path) -> list[Problem]:
+    """The same checks on BPMN held in memory (a file edited in the browser designer)."""
     try:
-        tree = etree.fromstring(raw)
+        tree = etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
         return [Problem(name, "", f"不是格式正确的 XML：第 {exc.lineno} 行：{exc.msg}")]
+    if etree.QName(tree).namespace != NS["bpmn"] or etree.QName(tree).localname != "definitions":
+        return [Problem(name, "", "不是 BPMN 2.0 文件（根元素应为 bpmn:definitions）")]
+    processes = tree.findall("bpmn:process", NS)
+    executable = [p for p in processes if p.get("isExecutable", "").lower() == "true"]
+    if len(executable) != 1:
+        return [Problem(name, p.get("id", ""), "流程未标记为可执行（isExecutable=\"true\"）；每个文件应恰好有一个可执行流程")
+                for p in processes] if not executable else [
+                Problem(name, p.get("id", ""), f"文件中有 {len(executable)} 个可执行流程，每个文件只能有一个") for p in executable]
     try:
         _process_id, spec, subprocess_specs = parse_process(raw, name)
     except ValidationException as exc:
@@ -63,7 +92,8 @@ def validate_file(path: Path, forms_path: Path) -> list[Problem]:
 
     problems: list[Problem] = []
     problems += _check_lanes(name, tree)
-    problems += _check_effective_lanes(name, spec, subprocess_specs)
+    reported = {p.element for p in problems}  # a task outside every lane is reported once
+    problems += [p for p in _check_effective_lanes(name, spec, subprocess_specs) if p.element not in reported]
     problems += _check_user_tasks(name, tree, forms_path)
     problems += _check_timers(name, tree)
     problems += _check_status_markers(name, tree)
@@ -83,7 +113,10 @@ def _check_lanes(name: str, tree) -> list[Problem]:
             lane_of[(ref.text or "").strip()] = lane.get("name")
     for task in tree.iterfind(".//bpmn:userTask", NS):
         if task.get("id") not in lane_of:
-            problems.append(Problem(name, task.get("id", ""), "用户任务不在任何泳道中，无法确定办理人"))
+            foreign = _foreign(task, FOREIGN_ASSIGNMENT)
+            hint = (f"（{'、'.join(foreign)} 不被本引擎读取：请把任务放进以角色命名的泳道，如「责任人」）" if foreign
+                    else "（请把任务放进以角色命名的泳道，如「责任人」）")
+            problems.append(Problem(name, task.get("id", ""), "用户任务不在任何泳道中，无法确定办理人" + hint))
     return problems
 
 
@@ -110,7 +143,9 @@ def _check_user_tasks(name: str, tree, forms_path: Path) -> list[Problem]:
         filename = props.get(PROP_FORM)
         schema = None
         if not filename:
-            problems.append(Problem(name, tid, f"用户任务未指定表单（属性 {PROP_FORM}）"))
+            foreign = _foreign(task, FOREIGN_FORM)
+            hint = f"；{'、'.join(foreign)} 不被本引擎读取" if foreign else ""
+            problems.append(Problem(name, tid, f"用户任务未指定表单（spiffworkflow:property {PROP_FORM}{hint}）"))
         else:
             form_file = forms_path / filename
             if not form_file.exists():

@@ -4,7 +4,8 @@
                  PostgreSQL and the other way round) and the stored files — evidence and closure
                  records — under their SHA-256 names;
   keys archive   what must never travel with the data: the audit key, the signing certificate and
-                 its private key, the web secret key. Whoever holds only the data archive can read it
+                 its private key, the signing authority (CA) that issues personal certificates, the
+                 web secret key. Whoever holds only the data archive can read it
                  but can neither forge history that verifies nor sign as the body.
 
 A restore goes into an empty database (migrated to the same schema first) and an instance folder
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 FORMAT = "rectify.backup/1"
 FILE_STORES = ("evidence", "documents")  # instance sub-folders with content-addressed files
-KEY_PATHS = ("keys", "signing", "secret_key")  # instance entries that are secrets
+KEY_PATHS = ("keys", "signing", "authority", "secret_key")  # instance entries that are secrets
 
 
 def _tables():

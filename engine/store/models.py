@@ -186,6 +186,7 @@ class ProcessVersion(Base):
     is_current: Mapped[bool] = mapped_column(Boolean, default=False)
     deployed_at: Mapped[datetime]
     deployed_by: Mapped[Optional[str]] = mapped_column(String(100))
+    comment: Mapped[str] = mapped_column(Text, default="", server_default="")  # what changed, by its designer
 
 
 class ProcessInstance(Base):

@@ -12,7 +12,7 @@ from engine.errors import Conflict, InvalidInput
 from engine.events import TaskReturned, record
 from engine.people.logins import record_wrong_password, refuse_if_locked
 from engine.people.passwords import check_password
-from engine.process.bpmn import reviewed_ids
+from engine.process.bpmn import loop_of, reviewed_ids
 from engine.process.forms import validate
 from engine.process.instances import RunContext, advance, find_task, load_workflow
 from engine.store import audit
@@ -111,7 +111,7 @@ def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: 
                 record(session, TaskReturned(item.id, task_id, row.name, user.id, signature.opinion))
 
         task.data.update(data)
-        output_item = getattr(task.parent.task_spec, "output_item", None) if task.parent else None
+        output_item = getattr(loop_of(task), "output_item", None)
         if output_item is not None:  # a multi-instance element: its result is the form data
             task.data[output_item.bpmn_id] = dict(data)
         task.run()

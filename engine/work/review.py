@@ -12,6 +12,7 @@ from engine.process.instances import find_task, load_workflow
 from engine.store.models import ProcessInstance, Signature
 from engine.work.inbox import task_for
 from engine.work.signoff import evidence_hashes, reviewed_records, signature_view
+from engine.work.superseded import superseded_of
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -31,12 +32,13 @@ def signoff_context(engine: Engine, task_id: str, user_id: int) -> dict:
         records = reviewed_records(session, row.item_id, row.bpmn_id, reviewed)
         signatures = session.execute(select(Signature).where(Signature.item_id == row.item_id)
                                      .order_by(Signature.seq)).scalars().all()
+        superseded = superseded_of(session, row.item_id)
         work = [{"step": r.name, "bpmn_id": r.bpmn_id, "by": r.user.name if r.user else None,
                  "at": r.completed_at.isoformat(), "data": r.data or {}, "form": forms_by_step.get(r.bpmn_id) or {}}
                 for r in records]
         return {
             "work": work,
             "evidence": evidence_hashes([w["data"] for w in work]),
-            "signatures": [signature_view(s) for s in signatures],
+            "signatures": [signature_view(s, superseded) for s in signatures],
             "done_by_you": any(r.completed_by == user.id for r in records),
         }

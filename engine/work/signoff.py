@@ -117,10 +117,13 @@ def verify_item_chain(session: Session, item_id: int) -> ChainCheck:
     return ChainCheck(True, count)
 
 
-def signature_view(record: Signature) -> dict:
+def signature_view(record: Signature, superseded: dict | None = None) -> dict:
+    """A signature as people read it; `superseded` (engine/work/superseded.py superseded_of) marks
+    those set aside when the item was sent back to an earlier step — still on the chain."""
+    marked = (superseded or {}).get(record.id)
     return {
         "id": record.id, "seq": record.seq, "step": record.step, "signer": record.signer_name, "role": record.role,
         "unit": record.unit_name, "decision": record.decision, "decision_text": DECISION_TEXT.get(record.decision, record.decision),
         "opinion": record.opinion, "signed_at": record.signed_at.isoformat(), "digest": record.digest,
-        "prev_digest": record.prev_digest,
+        "prev_digest": record.prev_digest, "superseded": marked is not None, "superseded_by": marked,
     }
