@@ -126,4 +126,6 @@ def signature_view(record: Signature, superseded: dict | None = None) -> dict:
         "unit": record.unit_name, "decision": record.decision, "decision_text": DECISION_TEXT.get(record.decision, record.decision),
         "opinion": record.opinion, "signed_at": record.signed_at.isoformat(), "digest": record.digest,
         "prev_digest": record.prev_digest, "superseded": marked is not None, "superseded_by": marked,
+        # the signer's own signature over the digest (none on sign-offs from before personal keys)
+        "personal": bool(record.signature), "signature_algorithm": record.signature_algorithm,
     }
