@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # Front-end packages from npm (Bootstrap, bpmn-js; axe-core for the accessibility tests), exactly as package-lock.json pins them.
-$(NODE_STAMP): package.json package-lock.json
+# Then the process designer's bundle (web/static/designer → web/static/build, git-ignored) is built with esbuild.
+$(NODE_STAMP): package.json package-lock.json $(wildcard web/static/designer/*)
 	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm >/dev/null; }
 	npm ci --no-audit --no-fund --loglevel=error
+	npm run build --silent
 	touch $@
 
 # Debian packages: a CJK font for rendered pages and PDFs; poppler-utils to read PDFs back in tests.

@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         admin,
         auth,
         changes,
+        designer,
         inbox,
         item_forms,
         items,
@@ -76,7 +77,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
 
     for module in (auth, inbox, tasks, item_forms, items, changes, rounds, round_work, verify, admin, people, notices,
-                   talks, preferences):
+                   talks, preferences, designer):
         app.register_blueprint(module.bp)
 
     @app.before_request

@@ -70,6 +70,20 @@ MATRIX = [
     ("GET", "/rounds/{round}/lists.xlsx", lambda who: 200 if who in EXPORTERS else 403),
     ("GET", "/password", lambda who: 200),
     ("GET", "/verify", lambda who: 200),
+    # The process designer (流程设计; 孙浩 holds it and 管理员) and 整改办's 退回到任意环节.
+    ("GET", "/designer", lambda who: 200 if who == "孙浩" else 403),
+    ("GET", "/designer/versions/1.bpmn", lambda who: 200 if who == "孙浩" else 403),
+    ("GET", "/designer/versions/1/edit", lambda who: 200 if who == "孙浩" else 403),
+    ("GET", "/designer/versions/999999/edit", lambda who: 404 if who == "孙浩" else 403),
+    ("POST", "/designer/check", lambda who: 400 if who == "孙浩" else 403),  # no BPMN sent
+    ("POST", "/designer/deploy", lambda who: 400 if who == "孙浩" else 403),
+    ("POST", "/designer/requests/999999/approve", lambda who: 404 if who == "孙浩" else 403),
+    ("POST", "/designer/requests/999999/reject", lambda who: 404 if who == "孙浩" else 403),
+    ("GET", "/designer/processes/immediate/migrate", lambda who: 200 if who == "孙浩" else 403),
+    ("POST", "/designer/processes/immediate/migrate", lambda who: 302 if who == "孙浩" else 403),  # none chosen
+    ("POST", "/designer/items/{other}/revert", lambda who: 404 if who == "孙浩" else 403),  # never migrated
+    ("GET", "/items/{other}/rewind", lambda who: 200 if who == "周婷" else 403),
+    ("POST", "/items/{other}/rewind", lambda who: 400 if who == "周婷" else 403),  # no step chosen
 ]
 
 
