@@ -26,6 +26,7 @@ from engine.people import keys as _keys  # noqa: F401
 from engine.people import sessions as _sessions  # noqa: F401
 from engine.people import throttle as _throttle  # noqa: F401
 from engine.process import designs as _designs  # noqa: F401
+from engine.process import form_versions as _form_versions  # noqa: F401
 from engine.process import migration as _migration  # noqa: F401
 from engine.process.bpmn import ProcessRuntime
 from engine.store import audit

@@ -120,3 +120,54 @@ def rewind(item_id):
                                errors=exc.field_errors, values=values, message=exc.message), 400
     flash("已提交退回申请，待主要领导签字审批", "success")
     return redirect(url_for("items.show", item_id=item_id, _anchor="changes"))
+
+
+@bp.get("/designer/forms")
+@login_required
+def forms():
+    listed = access.forms_overview(engine(), current_user.id)
+    if "new" in request.args:  # 新建表单: the name is checked by the editor's page
+        return redirect(url_for("designer.form", key=request.args["new"].strip().removesuffix(".json"), new=1))
+    return render_template("designer/forms.html", forms=listed)
+
+
+@bp.get("/designer/forms/<key>")
+@login_required
+def form(key):
+    return render_template("designer/form.html", form=access.form_page(engine(), current_user.id, key,
+                                                                       new=bool(request.args.get("new"))),
+                           values={}, errors={})
+
+
+@bp.post("/designer/forms/<key>")
+@login_required
+def save_form(key):
+    values = {"text": request.form.get("text", ""), "comment": request.form.get("comment", "")}
+    try:
+        done = access.save_form(engine(), current_user.id, key, values["text"], values["comment"])
+    except InvalidInput as exc:
+        return render_template("designer/form.html", form=access.form_page(engine(), current_user.id, key, new=True),
+                               values=values, errors=exc.field_errors, message=exc.message), 400
+    flash(f"表单 {key} 已保存为版本 {done['version']['id']}" if done["status"] == "saved"
+          else f"表单 {key} 与最新版本相同，未保存新版本", "success")
+    return redirect(url_for("designer.form", key=key))
+
+
+@bp.post("/designer/forms/preview")
+@login_required
+def form_preview():
+    data = request.get_json(silent=True) or {}
+    try:
+        result = access.form_preview(engine(), current_user.id, data.get("text", ""))
+    except EngineError as exc:
+        return _json_error(exc)
+    html = render_template("designer/_form_preview.html", schema=result["schema"]) if result["valid"] else ""
+    return jsonify({"valid": result["valid"], "problems": result["problems"], "html": html})
+
+
+@bp.get("/designer/form-versions/<int:version_id>.json")
+@login_required
+def form_download(version_id):
+    found = access.form_download(engine(), current_user.id, version_id)
+    return Response(found["content"], mimetype="application/json",
+                    headers={"Content-Disposition": f"attachment; filename={found['download_name']}"})

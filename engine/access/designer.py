@@ -11,7 +11,7 @@ from sqlalchemy import select
 from engine.access.items import require_role
 from engine.errors import InvalidInput, NotFound
 from engine.ledger import rewind
-from engine.process import designs, migration, versions
+from engine.process import designs, form_versions, migration, versions
 from engine.store.models import ADMIN, DESIGNER, OFFICE, Item
 
 if TYPE_CHECKING:
@@ -24,8 +24,37 @@ def _require(engine: Engine, user_id: int, *roles: str) -> None:
 
 
 def form_files(engine: Engine) -> list[str]:
-    """The forms a user task may name (files in forms/), for the modeler's select."""
-    return sorted(p.name for p in engine.settings.forms_path.glob("*.json"))
+    """The forms a user task may name (files in forms/ and forms saved in the designer), for the modeler's select."""
+    return [f"{key}.json" for key in form_versions.form_keys(engine)]
+
+
+def forms_overview(engine: Engine, user_id: int) -> list[dict]:
+    """/designer/forms: every task form with its latest saved version."""
+    _require(engine, user_id, DESIGNER)
+    return form_versions.list_forms(engine)
+
+
+def form_page(engine: Engine, user_id: int, key: str, new: bool = False) -> dict:
+    """The form editor's data; `new` starts a form not there yet (its name checked first)."""
+    _require(engine, user_id, DESIGNER)
+    return form_versions.form_detail(engine, key, new)
+
+
+def form_preview(engine: Engine, user_id: int, text: str) -> dict:
+    """Whether the text is a form the engine accepts, and its schema to render as a task form would be."""
+    _require(engine, user_id, DESIGNER)
+    schema, problems = form_versions.parse_schema(text)
+    return {"valid": not problems, "problems": problems, "schema": schema}
+
+
+def save_form(engine: Engine, user_id: int, key: str, text: str, comment: str) -> dict:
+    _require(engine, user_id, DESIGNER)
+    return form_versions.save_form(engine, key, text, comment, user_id)
+
+
+def form_download(engine: Engine, user_id: int, version_id: int) -> dict:
+    _require(engine, user_id, DESIGNER)
+    return form_versions.form_version_file(engine, version_id)
 
 
 def designer_overview(engine: Engine, user_id: int) -> list[dict]:

@@ -16,7 +16,7 @@ from engine.canonical import canonical_json, sha256_hex
 from engine.clock import CLOCK
 from engine.errors import InvalidInput, NotFound
 from engine.process.bpmn import LoadedVersion, form_key_of, parse_process
-from engine.process.forms import load_form
+from engine.process.form_versions import form_schema, saved_forms
 from engine.store import audit
 from engine.store.models import ProcessVersion
 
@@ -51,7 +51,8 @@ def check_candidate(engine: Engine, file_name: str, xml: str) -> Candidate:
     element by element (never a traceback)."""
     from engine.process.validation import validate_xml
 
-    problems = validate_xml(xml.encode("utf-8"), file_name, engine.settings.forms_path)
+    saved = saved_forms(engine)
+    problems = validate_xml(xml.encode("utf-8"), file_name, engine.settings.forms_path, saved)
     if problems:
         errors: dict[str, str] = {}
         for p in problems:
@@ -60,7 +61,7 @@ def check_candidate(engine: Engine, file_name: str, xml: str) -> Candidate:
         raise InvalidInput(f"{file_name} 未通过校验，不能部署", errors)
     process_id, spec, subprocess_specs = parse_process(xml.encode("utf-8"), file_name)
     keys = sorted({k for k in (form_key_of(t) for t in all_task_specs(spec, subprocess_specs)) if k})
-    forms = {key: load_form(engine.settings.forms_path, key) for key in keys}
+    forms = {key: form_schema(engine, key, saved) for key in keys}
     return Candidate(file_name, xml, process_id, forms, sha256_hex(xml + canonical_json(forms)), spec, subprocess_specs)
 
 

@@ -21,6 +21,7 @@ from engine.process.deploy import (
     loaded,
     make_current,
 )
+from engine.process.form_versions import saved_forms
 from engine.process.validation import validate_xml
 from engine.store import audit
 from engine.store.models import (
@@ -130,7 +131,7 @@ def deploy_preview(engine: Engine, file_name: str, xml: str) -> dict:
     """What deploying this BPMN would do, without doing it: its problems (then nothing else), else the
     process, whether this content is deployed already, the steps added/removed/changed and the
     scripts added or changed (which make the deploy wait for a second approval)."""
-    problems = validate_xml(xml.encode("utf-8"), file_name, engine.settings.forms_path)
+    problems = validate_xml(xml.encode("utf-8"), file_name, engine.settings.forms_path, saved_forms(engine))
     if problems:
         return {"file_name": file_name, "valid": False,
                 "problems": [{"element": p.element, "message": p.message} for p in problems]}

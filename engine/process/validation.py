@@ -69,8 +69,9 @@ def validate_file(path: Path, forms_path: Path) -> list[Problem]:
     return validate_xml(raw, path.name, forms_path)
 
 
-def validate_xml(raw: bytes, name: str, forms_path: Path) -> list[Problem]:
-    """The same checks on BPMN held in memory (a file edited in the browser designer)."""
+def validate_xml(raw: bytes, name: str, forms_path: Path, saved: dict[str, dict] | None = None) -> list[Problem]:
+    """The same checks on BPMN held in memory (a file edited in the browser designer). `saved`: file
+    name → the latest form saved in the designer, read instead of the file in forms_path."""
     try:
         tree = etree.fromstring(raw, etree.XMLParser(resolve_entities=False, no_network=True))
     except etree.XMLSyntaxError as exc:
@@ -94,7 +95,7 @@ def validate_xml(raw: bytes, name: str, forms_path: Path) -> list[Problem]:
     problems += _check_lanes(name, tree)
     reported = {p.element for p in problems}  # a task outside every lane is reported once
     problems += [p for p in _check_effective_lanes(name, spec, subprocess_specs) if p.element not in reported]
-    problems += _check_user_tasks(name, tree, forms_path)
+    problems += _check_user_tasks(name, tree, forms_path, saved or {})
     problems += _check_timers(name, tree)
     problems += _check_status_markers(name, tree)
     if not tree.findall(".//{*}BPMNDiagram"):
@@ -134,7 +135,7 @@ def _check_effective_lanes(name: str, spec, subprocess_specs) -> list[Problem]:
     return problems
 
 
-def _check_user_tasks(name: str, tree, forms_path: Path) -> list[Problem]:
+def _check_user_tasks(name: str, tree, forms_path: Path, saved: dict[str, dict]) -> list[Problem]:
     problems = []
     nodes = {n.get("id"): n for n in tree.iter() if n.get("id")}
     flows = list(tree.iterfind(".//bpmn:sequenceFlow", NS))
@@ -146,6 +147,8 @@ def _check_user_tasks(name: str, tree, forms_path: Path) -> list[Problem]:
             foreign = _foreign(task, FOREIGN_FORM)
             hint = f"；{'、'.join(foreign)} 不被本引擎读取" if foreign else ""
             problems.append(Problem(name, tid, f"用户任务未指定表单（spiffworkflow:property {PROP_FORM}{hint}）"))
+        elif filename in saved:
+            schema = saved[filename]
         else:
             form_file = forms_path / filename
             if not form_file.exists():

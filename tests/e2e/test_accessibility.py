@@ -44,7 +44,7 @@ PAGES = [
     ("周婷", ["/rounds", "/rounds/{round}", "/rounds/{round}/edit", "/rounds/{round}/aspects", "/rounds/{round}/import",
              "/dashboard", "/rounds/{round}/dashboard", "/rounds/{round}/report", "/rounds/{round}/activities",
              "/rounds/{round}/lookbacks", "/items/new", "/items/{item}/edit", "/items/{item}/change"]),
-    ("孙浩", ["/admin", "/admin/users", "/admin/users/{uid}"]),
+    ("孙浩", ["/admin", "/admin/users", "/admin/users/{uid}", "/designer/forms", "/designer/forms/immediate_fix"]),
 ]
 
 

@@ -82,6 +82,12 @@ MATRIX = [
     ("GET", "/designer/processes/immediate/migrate", lambda who: 200 if who == "孙浩" else 403),
     ("POST", "/designer/processes/immediate/migrate", lambda who: 302 if who == "孙浩" else 403),  # none chosen
     ("POST", "/designer/items/{other}/revert", lambda who: 404 if who == "孙浩" else 403),  # never migrated
+    ("GET", "/designer/forms", lambda who: 200 if who == "孙浩" else 403),
+    ("GET", "/designer/forms/immediate_fix", lambda who: 200 if who == "孙浩" else 403),
+    ("GET", "/designer/forms/no_such_form", lambda who: 404 if who == "孙浩" else 403),
+    ("POST", "/designer/forms/immediate_fix", lambda who: 400 if who == "孙浩" else 403),  # no text, no comment
+    ("POST", "/designer/forms/preview", lambda who: 200 if who == "孙浩" else 403),  # says: empty, not valid
+    ("GET", "/designer/form-versions/999999.json", lambda who: 404 if who == "孙浩" else 403),
     ("GET", "/items/{other}/rewind", lambda who: 200 if who == "周婷" else 403),
     ("POST", "/items/{other}/rewind", lambda who: 400 if who == "周婷" else 403),  # no step chosen
 ]

@@ -4,10 +4,13 @@ import BpmnModeler from 'bpmn-js/lib/Modeler';
 import { BpmnPropertiesPanelModule, BpmnPropertiesProviderModule } from 'bpmn-js-properties-panel';
 import spiffworkflow from './spiffworkflow.json';
 import RectifyPropertiesProvider from './provider';
+import lintModule from 'bpmn-js-bpmnlint';
+import bpmnlintConfig from './lint';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
 import '@bpmn-io/properties-panel/dist/assets/properties-panel.css';
+import 'bpmn-js-bpmnlint/dist/assets/css/bpmn-js-bpmnlint.css';
 import './designer.css';
 
 const RectifyModule = { __init__: [ 'rectifyPropertiesProvider' ], rectifyPropertiesProvider: [ 'type', RectifyPropertiesProvider ] };
@@ -20,7 +23,8 @@ const $ = (id) => document.getElementById(id);
 const modeler = new BpmnModeler({
   container: '#canvas',
   propertiesPanel: { parent: '#properties' },
-  additionalModules: [ BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, RectifyModule ],
+  additionalModules: [ BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, RectifyModule, lintModule ],
+  linting: { bpmnlint: bpmnlintConfig, active: true },
   moddleExtensions: { spiffworkflow }
 });
 window.rectifyModeler = modeler; // for the e2e test and the curious: the bpmn-js instance
