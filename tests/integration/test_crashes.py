@@ -1,4 +1,5 @@
-"""SIGKILL at random moments, 50 times, while people complete tasks, items close (their 销号单 made
+"""SIGKILL at random moments, 50 times (in waves of five workers at once, which also makes them race
+each other), while people complete tasks, items close (their 销号单 made
 after commit) and a ledger is imported — then nothing is half-written: every instance loads, the
 inbox matches the engine, no signature lacks its step or the other way round, the import is whole
 or absent, every event is handled exactly once, and the audit history verifies."""
@@ -24,7 +25,7 @@ from engine.store.models import IMMEDIATE, Document, Item
 from engine.store.outbox import OutboxEvent
 
 ROOT = Path(__file__).resolve().parents[2]
-KILLS = 50
+KILLS, WAVE = 50, 5
 
 WORKER = """
 import sys
@@ -82,12 +83,16 @@ def test_fifty_kills_leave_nothing_half_written(engine, item, tmp_path):
            "RECTIFY_INSTANCE_PATH": str(engine.settings.instance_path), "PYTHONPATH": str(ROOT),
            "RECTIFY_OUTBOX_DISPATCH": "inline"}
     chance = random.Random(20261201)
-    for _ in range(KILLS):
-        worker = subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path / "台账.xlsx")], env=env, cwd=ROOT,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(chance.uniform(0.8, 2.5))  # the worker needs about a second to start
-        worker.send_signal(signal.SIGKILL)
-        worker.communicate()
+    for _ in range(KILLS // WAVE):
+        workers = [subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path / "台账.xlsx")], env=env, cwd=ROOT,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(WAVE)]
+        started = time.monotonic()
+        # each dies at its own moment; a worker needs about a second to start
+        for worker, moment in sorted(zip(workers, (chance.uniform(0.8, 2.5) for _ in workers)), key=lambda w: w[1]):
+            time.sleep(max(0.0, started + moment - time.monotonic()))
+            worker.send_signal(signal.SIGKILL)
+        for worker in workers:
+            worker.communicate()
 
     # After the crashes: a last worker finishes the work, then the outbox is drained.
     last = subprocess.run([sys.executable, "-c", WORKER, str(tmp_path / "台账.xlsx")], env=env, cwd=ROOT,
