@@ -30,6 +30,7 @@ from engine.closure import certificates, signing
 from engine.store import audit
 from engine.store.models import AuditEntry, AuditHead, Signature, TaskRecord
 from engine.work.signoff import verify_item_chain
+from engine.work.superseded import SupersededSignature, seal_superseded, superseded_digest
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -75,6 +76,22 @@ def _check_seals(session, sealed: dict, report: IntegrityReport) -> None:
         report.fail(f"封存的签字记录（任务 {task_id}）已从数据库中删除")
     report.checked["task_records"] = count
     report.checked["signatures"] = session.execute(select(func.count(Signature.id))).scalar_one()
+    _check_superseded(session, sealed.get("superseded_signatures", {}), report)
+
+
+def _check_superseded(session, sealed: dict, report: IntegrityReport) -> None:
+    """Supersessions (退回到任意环节) are sealed like signatures: each row as written, none deleted."""
+    count = 0
+    for row in session.execute(select(SupersededSignature).order_by(SupersededSignature.id)).scalars():
+        count += 1
+        digest = sealed.pop(str(row.signature_id), None)
+        if digest is None:
+            report.fail(f"签字作废标记第 {row.id} 行（签字 {row.signature_id}）没有封存记录：不是由系统写入的")
+        elif superseded_digest(row) != digest:
+            report.fail(f"签字作废标记第 {row.id} 行（签字 {row.signature_id}）与封存时不同：已被改动")
+    for signature_id in sealed:
+        report.fail(f"封存的签字作废标记（签字 {signature_id}）已从数据库中删除")
+    report.checked["superseded_signatures"] = count
 
 
 def verify_history(engine: Engine, checkpoints: list[dict] = ()) -> IntegrityReport:
@@ -109,6 +126,7 @@ def key_history(engine: Engine) -> bool:
             audit.seal(session, "task_records", row.task_id, audit.task_record_digest(row))
         for row in session.execute(select(Signature)).scalars():
             audit.seal(session, "signatures", row.task_id, row.digest)
+        seal_superseded(session, session.execute(select(SupersededSignature)).scalars().all())
         audit.append(session, "audit.keyed", "audit", "*", "init-db")
         return True
 

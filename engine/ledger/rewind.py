@@ -46,7 +46,7 @@ from engine.store.models import (
     TaskRecord,
     person_with_roles,
 )
-from engine.work.superseded import SupersededSignature
+from engine.work.superseded import SupersededSignature, seal_superseded
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -193,9 +193,10 @@ def _supersede(session: Session, item: Item, instance_id: int, point: int, reque
             Signature.id.not_in(select(SupersededSignature.signature_id)))
         .order_by(Signature.seq)).all()
     if rows:
-        session.execute(insert(SupersededSignature), [
-            {"signature_id": sid, "change_id": request.id, "step": step, "reason": request.reason, "superseded_at": now}
-            for sid, _ in rows])
+        values = [{"signature_id": sid, "change_id": request.id, "step": step, "reason": request.reason,
+                   "superseded_at": now} for sid, _ in rows]
+        session.execute(insert(SupersededSignature), values)
+        seal_superseded(session, values)
     return [seq for _, seq in rows]
 
 

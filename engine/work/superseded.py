@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.canonical import digest_of
+from engine.store import audit
 from engine.store.models import Base, Signature
 
 
@@ -31,3 +33,17 @@ def superseded_of(session: Session, item_id: int) -> dict[int, dict]:
         .where(Signature.item_id == item_id)).scalars()
     return {r.signature_id: {"change_id": r.change_id, "step": r.step, "reason": r.reason,
                              "at": r.superseded_at.isoformat()} for r in rows}
+
+
+def superseded_digest(row) -> str:
+    """What the audit chain seals of a supersession (a row or its insert values)."""
+    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
+    return digest_of({key: get(key) for key in ("signature_id", "change_id", "step", "reason", "superseded_at")})
+
+
+def seal_superseded(session: Session, rows) -> None:
+    """Seal supersessions like signatures: one dropped trigger and a changed or deleted row is caught by
+    `rectify audit verify` all the same."""
+    for row in rows:
+        get = row.get if isinstance(row, dict) else lambda key, r=row: getattr(r, key)
+        audit.seal(session, "superseded_signatures", str(get("signature_id")), superseded_digest(row))

@@ -1,12 +1,13 @@
 """退回到任意环节: 整改办 sends an item back to an earlier step with a reason; the 主要领导 approves it at a
 sign-off gate; the signatures given from that step on stay on the chain, marked as superseded."""
 import pytest
-from helpers import FIX, PASSWORD, do, evidence, new_item, open_tasks, sign
+from helpers import FIX, PASSWORD, do, evidence, new_item, open_tasks, sign, without_triggers
 from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 
 from engine.closure.records import signature_chain_json
 from engine.errors import Forbidden, InvalidInput
+from engine.integrity import verify_history
 from engine.ledger.detail import item_detail
 from engine.ledger.rewind import request_rewind, rewind_targets
 from engine.people.directory import user_id_of
@@ -73,6 +74,13 @@ def test_the_office_sends_an_item_back_and_the_signatures_after_that_step_are_su
     assert [s["superseded"] for s in item_detail(engine, item)["signatures"]] == [True, False, False, False]
     with pytest.raises(DBAPIError), engine.db.transaction() as session:  # the marks are append-only too
         session.execute(delete(SupersededSignature))
+
+    # Sealed like signatures: past the triggers, a changed or deleted mark fails `rectify audit verify`.
+    assert verify_history(engine).ok and verify_history(engine).checked["superseded_signatures"] == 1
+    without_triggers(engine, "superseded_signatures", "UPDATE superseded_signatures SET reason = '无'")
+    assert any("签字作废标记" in p and "已被改动" in p for p in verify_history(engine).problems)
+    without_triggers(engine, "superseded_signatures", "DELETE FROM superseded_signatures")
+    assert any("签字作废标记" in p and "已从数据库中删除" in p for p in verify_history(engine).problems)
 
 
 def test_a_rejected_rewind_changes_nothing(staffed_round):
