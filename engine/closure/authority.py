@@ -16,17 +16,19 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from engine.clock import CLOCK
 from engine.closure.certificates import (
+    SIGNING_USAGE,
     display_name,
     fingerprint,
     load_certificates,
     load_private_key,
+    name_part,
     public_der,
     read_pem_file,
+    self_signed,
 )
 from engine.closure.signing import body_name_guess, write_folder
 from engine.errors import InvalidInput
@@ -36,7 +38,6 @@ from engine.store.filestore import write_atomically
 if TYPE_CHECKING:
     from engine.core import Engine
 
-CA_VALIDITY = timedelta(days=3650)
 PERSONAL_VALIDITY = timedelta(days=1825)
 
 
@@ -71,7 +72,8 @@ def authority(engine: Engine, session=None) -> tuple[x509.Certificate, object]:
     (audited in `session` when the caller holds one, so that nothing waits on its own transaction)."""
     folder = _current(engine)
     if folder is None:
-        return _install(engine, *_new_ca(body_name_guess(engine) or "本单位"), [], "generated", None, session)
+        return _install(engine, *self_signed(body_name_guess(engine) or "本单位", authority=True), [], "generated", None,
+                        session)
     cert = x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes())
     key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
     return cert, key
@@ -105,7 +107,8 @@ def use_authority(engine: Engine, cert_path: Path, key_path: Path, chain_paths: 
 def authority_info(engine: Engine) -> dict:
     cert, _ = authority(engine)
     return {"subject": display_name(cert.subject), "fingerprint": fingerprint(cert),
-            "not_after": cert.not_valid_after_utc.isoformat(), "pem": ca_pem(engine)}
+            "not_after": cert.not_valid_after_utc.isoformat(),
+            "pem": cert.public_bytes(serialization.Encoding.PEM).decode("ascii")}
 
 
 def issue_personal_certificate(engine: Engine, session, public_key, name: str, unit: str,
@@ -116,7 +119,7 @@ def issue_personal_certificate(engine: Engine, session, public_key, name: str, u
     subject = x509.Name([
         x509.NameAttribute(NameOID.COMMON_NAME, name),
         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit or "—"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, _organisation(ca_cert) or body),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, name_part(ca_cert.subject, NameOID.ORGANIZATION_NAME) or body),
         x509.NameAttribute(NameOID.USER_ID, str(user_id)),
     ])
     now = datetime.now(timezone.utc).replace(microsecond=0)  # real time: verifiers check against theirs
@@ -125,44 +128,13 @@ def issue_personal_certificate(engine: Engine, session, public_key, name: str, u
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + PERSONAL_VALIDITY)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=True, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
-        ), critical=True)
+        .add_extension(SIGNING_USAGE, critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
                        critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-
-
-def _organisation(cert: x509.Certificate) -> str:
-    values = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
-    return str(values[0].value) if values else ""
-
-
-def _new_ca(body: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{body}签名证书颁发机构"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, body),
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
-    ])
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + CA_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
-        ), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return cert, key
 
 
 def _install(engine: Engine, cert, key, chain, source: str, actor: str | None, session=None):

@@ -54,11 +54,23 @@ def key_description(cert: x509.Certificate) -> str:
 
 # --- the folder -------------------------------------------------------------------------------------
 
-def self_signed(body_name: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
-    """A development certificate for the body: EC P-256, self-signed, valid for two years."""
+SIGNING_USAGE = x509.KeyUsage(  # a certificate that signs documents or sign-offs, nothing else
+    digital_signature=True, content_commitment=True, key_encipherment=False, data_encipherment=False,
+    key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
+)
+AUTHORITY_USAGE = x509.KeyUsage(  # a CA: signs certificates (and revocation lists) only
+    digital_signature=False, content_commitment=False, key_encipherment=False, data_encipherment=False,
+    key_agreement=False, key_cert_sign=True, crl_sign=True, encipher_only=False, decipher_only=False,
+)
+CA_VALIDITY = timedelta(days=3650)
+
+
+def self_signed(body_name: str, authority: bool = False) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A self-signed EC P-256 certificate for the body: its development signing certificate (two
+    years), or with `authority` the CA that issues its signers' personal certificates (ten years)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, f"{body_name}开发用签名证书"),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"{body_name}{'签名证书颁发机构' if authority else '开发用签名证书'}"),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, body_name),
         x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
     ])
@@ -67,12 +79,9 @@ def self_signed(body_name: str) -> tuple[x509.Certificate, ec.EllipticCurvePriva
     cert = (
         x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + DEV_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(
-            digital_signature=True, content_commitment=True, key_encipherment=False, data_encipherment=False,
-            key_agreement=False, key_cert_sign=False, crl_sign=False, encipher_only=False, decipher_only=False,
-        ), critical=True)
+        .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + (CA_VALIDITY if authority else DEV_VALIDITY))
+        .add_extension(x509.BasicConstraints(ca=authority, path_length=0 if authority else None), critical=True)
+        .add_extension(AUTHORITY_USAGE if authority else SIGNING_USAGE, critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )

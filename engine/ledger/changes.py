@@ -175,8 +175,6 @@ def _summary(kind: str, before: dict, after: dict, extension: int) -> str:
 def request_change(engine: Engine, item_id: int, requester_id: int, reason: str, **wanted) -> dict:
     """Ask for a change; `wanted` holds deadline, person, unit, leader, category, withdraw, merge_into.
     Starts the approval (a sign-off in the approver's inbox) and returns the request."""
-    from engine.work.completion import complete_task
-
     reason = (reason or "").strip()
     with engine.db.transaction() as session:
         item = session.get(Item, item_id)
@@ -205,26 +203,36 @@ def request_change(engine: Engine, item_id: int, requester_id: int, reason: str,
         approver = APPROVER[kind]
         if approver == LEADER and requester.id == item.leader_id:
             approver = HEAD  # the leader asking: the 主要领导 decides
-        today = engine.lights.local_date(engine.clock.now())
-        instance = start_instance(engine, session, item, CHANGE_PROCESS,
-                                  {"approver": approver, "request_due": (today + APPROVAL_DAYS).isoformat()})
-        request = ChangeRequest(item_id=item.id, instance_id=instance.id, kind=kind, reason=reason, before=before,
-                                after=after, approver_role=approver, requested_by=requester.id,
-                                requested_at=engine.clock.now())
-        session.add(request)
-        session.flush()
-        task = session.execute(select(InboxTask).where(InboxTask.instance_id == instance.id)).scalar_one()
-        task.assignee_id, task.scope_unit_id = requester.id, None  # the request is the requester's own step
         form = {"kind": kind, "summary": _summary(kind, before, after, extension), "reason": reason}
         form |= {k: v for k, v in after.items() if k in ("deadline", "person", "unit", "leader", "category")}
         if "merge_into" in after:
             form["merge_into"] = f"第 {after['merge_into']['number']} 号问题"
         if "deadline" in after:
             form["extension"] = extension
-        complete_task(engine, task.id, form, requester.id)
+        request = open_request(engine, session, item, requester, kind, reason, before, after, approver, form)
         audit.append(session, "item.change.request", "item", item.id, requester.name, request=request.id, kind=kind,
                      after=after)
         return change_view(session, request)
+
+
+def open_request(engine: Engine, session: Session, item: Item, requester: User, kind: str, reason: str, before: dict,
+                 after: dict, approver: str, form: dict) -> ChangeRequest:
+    """Start the change process for a checked request: its first step, the request form, is the
+    requester's own and done at once (`form`); the approval then waits for `approver`."""
+    from engine.work.completion import complete_task  # imported here: completing a step needs the ledger
+
+    today = engine.lights.local_date(engine.clock.now())
+    instance = start_instance(engine, session, item, CHANGE_PROCESS,
+                              {"approver": approver, "request_due": (today + APPROVAL_DAYS).isoformat()})
+    request = ChangeRequest(item_id=item.id, instance_id=instance.id, kind=kind, reason=reason, before=before,
+                            after=after, approver_role=approver, requested_by=requester.id,
+                            requested_at=engine.clock.now())
+    session.add(request)
+    session.flush()
+    task = session.execute(select(InboxTask).where(InboxTask.instance_id == instance.id)).scalar_one()
+    task.assignee_id, task.scope_unit_id = requester.id, None  # the request is the requester's own step
+    complete_task(engine, task.id, form, requester.id)
+    return request
 
 
 def _decided(engine: Engine, session: Session, instance, item: Item) -> None:

@@ -15,23 +15,21 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
 from engine.ledger.changes import (
     APPLIERS,
-    APPROVAL_DAYS,
     PENDING,
     REWIND,
     ChangeRequest,
     change_view,
+    open_request,
     rewind_summary,
 )
 from engine.ledger.relight import refresh_light
 from engine.process.bpmn import step_id
 from engine.process.instances import (
-    CHANGE_PROCESS,
     RunContext,
     add_history_entry,
     advance,
     deadline_data,
     load_workflow,
-    start_instance,
 )
 from engine.process.paths import running_paths
 from engine.process.rewinding import ancestors, current_data, describe, points, rewind
@@ -86,8 +84,6 @@ def request_rewind(engine: Engine, item_id: int, step_id: str, actor_id: int, re
     """整改办 asks to send the item back to `step_id` (a BPMN id from rewind_targets): starts the
     approval — a sign-off for the 主要领导 — and returns the change request (change_view, with the
     approval's task_id)."""
-    from engine.work.completion import complete_task
-
     reason, step_id = (reason or "").strip(), (step_id or "").strip()
     with engine.db.transaction() as session:
         item = session.get(Item, item_id)
@@ -116,18 +112,9 @@ def request_rewind(engine: Engine, item_id: int, step_id: str, actor_id: int, re
         open_steps = session.execute(select(InboxTask.name).where(InboxTask.instance_id.in_([p[0].id for p in paths]))
                                      .order_by(InboxTask.created_at, InboxTask.id)).scalars().all()
         before, after = {"steps": list(open_steps)}, {"step": target}
-        today = engine.lights.local_date(engine.clock.now())
-        instance = start_instance(engine, session, item, CHANGE_PROCESS,
-                                  {"approver": HEAD, "request_due": (today + APPROVAL_DAYS).isoformat()})
-        request = ChangeRequest(item_id=item.id, instance_id=instance.id, kind=REWIND, reason=reason, before=before,
-                                after=after, approver_role=HEAD, requested_by=requester.id,
-                                requested_at=engine.clock.now())
-        session.add(request)
-        session.flush()
-        task = session.execute(select(InboxTask).where(InboxTask.instance_id == instance.id)).scalar_one()
-        task.assignee_id, task.scope_unit_id = requester.id, None  # the request is the requester's own step
-        complete_task(engine, task.id, {"kind": REWIND, "summary": rewind_summary(before, after), "reason": reason,
-                                        "step": f"{target['name']}（{target['step_id']}）"}, requester.id)
+        request = open_request(engine, session, item, requester, REWIND, reason, before, after, HEAD, {
+            "kind": REWIND, "summary": rewind_summary(before, after), "reason": reason,
+            "step": f"{target['name']}（{target['step_id']}）"})
         audit.append(session, "item.rewind.request", "item", item.id, requester.name, request=request.id,
                      step=step_id, reason=reason)
         return change_view(session, request)
