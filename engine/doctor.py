@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 from engine.process.assignment import excluded_by_review, may_complete
 from engine.process.bpmn import reviewed_ids
-from engine.process.instances import find_task, human_tasks, load_workflow
+from engine.process.instances import find_task, load_workflow
+from engine.process.mirror import human_tasks
 from engine.store.audit import verify_chain
 from engine.store.models import InboxTask, ProcessInstance, Signature, TaskRecord
 from engine.store.outbox import pending

@@ -127,3 +127,17 @@ def decode(name: str, payload: dict) -> DomainEvent:
     cls = EVENT_TYPES[name]
     known = {f.name for f in fields(cls)}
     return cls(**{k: v for k, v in payload.items() if k in known})
+
+
+CLOSED_TASKS = "rectify.closed_tasks"  # session.info: inbox rows this unit of work deleted
+
+
+def note_closed_tasks(session: Session, task_ids) -> None:
+    """Remember which open tasks this unit of work ended, so that hooks before its commit (the
+    notification centre) know them without asking the database."""
+    session.info.setdefault(CLOSED_TASKS, set()).update(task_ids)
+
+
+def closed_tasks(session: Session) -> set[str]:
+    return session.info.get(CLOSED_TASKS, set())
+

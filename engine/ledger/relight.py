@@ -15,9 +15,14 @@ if TYPE_CHECKING:
     from engine.core import Engine
 
 
-def refresh_light(engine: Engine, session: Session, item: Item, now: datetime) -> None:
-    """The item's light now: its deadline's and its most pressing open step's, by its round's thresholds."""
-    due = session.execute(select(func.min(InboxTask.due_date)).where(InboxTask.item_id == item.id)).scalar()
+_ASK = object()
+
+
+def refresh_light(engine: Engine, session: Session, item: Item, now: datetime, due=_ASK) -> None:
+    """The item's light now: its deadline's and its most pressing open step's (`due`: the earliest due
+    date of its open tasks, when the caller knows it), by its round's thresholds."""
+    if due is _ASK:
+        due = session.execute(select(func.min(InboxTask.due_date)).where(InboxTask.item_id == item.id)).scalar()
     item.light = engine.lights.for_round(item.round).item_light(item.deadline, item.status, now, due)
 
 

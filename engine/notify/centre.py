@@ -30,6 +30,7 @@ from engine.events import (
     ItemReopened,
     TaskAssigned,
     TaskReturned,
+    closed_tasks,
     pending,
 )
 from engine.notify.delivery import queue_for_notifications
@@ -98,7 +99,10 @@ def write_notifications(session: Session, now: datetime, settings=None, actor_id
                                                     DeadlineChanged, ChangeDecided))]
     if not events:
         return 0
-    items = {i.id: i for i in session.execute(select(Item).where(Item.id.in_({e.item_id for e in events}))).scalars()}
+    wanted = {e.item_id for e in events}
+    items = {obj.id: obj for obj in session.identity_map.values() if isinstance(obj, Item) and obj.id in wanted}
+    if wanted - items.keys():  # the step's own item is in the session already: no query for it
+        items.update((i.id, i) for i in session.execute(select(Item).where(Item.id.in_(wanted - items.keys()))).scalars())
     pools: dict[str, list[int]] = {}
 
     def holders(role: str) -> list[int]:
@@ -108,9 +112,7 @@ def write_notifications(session: Session, now: datetime, settings=None, actor_id
         return pools[role]
 
     # A task done in the same unit of work (a 变更申请 asked and submitted at once) is nobody's 待办.
-    assigned = {e.task_id for e in events if isinstance(e, TaskAssigned)}
-    still_open = set(session.execute(select(InboxTask.id).where(InboxTask.id.in_(assigned))).scalars()) if assigned else set()
-    events = [e for e in events if not isinstance(e, TaskAssigned) or e.task_id in still_open]
+    events = [e for e in events if not isinstance(e, TaskAssigned) or e.task_id not in closed_tasks(session)]
     messages = _messages(events, returned, items, holders)
     actor = next((e.signer_id for e in returned.values()), actor_id)
     people = {u for u, *_ in messages}

@@ -2,17 +2,23 @@
 goes to that person; for body-wide roles to anyone holding the role."""
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from engine.store.models import LEADER, OFFICE, OFFICER, UNIT_HEAD, InboxTask, Item, RoleGrant, TaskRecord, User
 
 
+def _holders_query(in_unit: bool):
+    query = select(User.id).join(RoleGrant).where(RoleGrant.role == bindparam("role"), User.active.is_(True))
+    return query.where(User.unit_id == bindparam("unit_id")).order_by(User.id) if in_unit else query.order_by(User.id)
+
+
+# Built once: these run on every step that assigns a task, and building them cost more than running them.
+HOLDERS = {True: _holders_query(True), False: _holders_query(False)}
+
+
 def _holders(session: Session, role: str, unit_id: int | None = None) -> list[int]:
-    query = select(User.id).join(RoleGrant).where(RoleGrant.role == role, User.active.is_(True)).order_by(User.id)
-    if unit_id is not None:
-        query = query.where(User.unit_id == unit_id)
-    return list(session.execute(query).scalars())
+    return list(session.execute(HOLDERS[unit_id is not None], {"role": role, "unit_id": unit_id}).scalars())
 
 
 def assign(session: Session, item: Item, lane_role: str, excluded: frozenset[int] = frozenset()
@@ -47,19 +53,31 @@ def assign(session: Session, item: Item, lane_role: str, excluded: frozenset[int
 def reviewed_records(session: Session, item_id: int, gate_bpmn_id: str, reviewed: list[str]) -> list[TaskRecord]:
     """The work a gate reviews: the reviewed steps done since this gate last decided (so a
     resubmission after 退回 is reviewed afresh); without `reviewed`, every user step."""
+    query = _reviewed_query([TaskRecord], bool(reviewed)).options(selectinload(TaskRecord.user)).order_by(TaskRecord.id)
+    return list(session.execute(query, {"item_id": item_id, "gate": gate_bpmn_id, "reviewed": reviewed or []})
+                .unique().scalars())
+
+
+def _reviewed_query(columns, named: bool):
+    """Completed work on item :item_id since the gate :gate last decided, of the steps :reviewed (or, not
+    `named`, every user step)."""
     last_decision = select(func.coalesce(func.max(TaskRecord.id), 0)).where(
-        TaskRecord.item_id == item_id, TaskRecord.bpmn_id == gate_bpmn_id).scalar_subquery()
-    query = select(TaskRecord).where(
-        TaskRecord.item_id == item_id, TaskRecord.id > last_decision, TaskRecord.outcome == "completed",
+        TaskRecord.item_id == bindparam("item_id"), TaskRecord.bpmn_id == bindparam("gate")).scalar_subquery()
+    query = select(*columns).where(
+        TaskRecord.item_id == bindparam("item_id"), TaskRecord.id > last_decision, TaskRecord.outcome == "completed",
         TaskRecord.completed_by.is_not(None),
-    ).options(selectinload(TaskRecord.user)).order_by(TaskRecord.id)
-    query = query.where(TaskRecord.bpmn_id.in_(reviewed)) if reviewed else query.where(TaskRecord.kind == "user")
-    return list(session.execute(query).unique().scalars())
+    )
+    return (query.where(TaskRecord.bpmn_id.in_(bindparam("reviewed", expanding=True))) if named
+            else query.where(TaskRecord.kind == "user"))
+
+
+REVIEWERS = {True: _reviewed_query([TaskRecord.completed_by], True), False: _reviewed_query([TaskRecord.completed_by], False)}
 
 
 def excluded_by_review(session: Session, item_id: int, gate_bpmn_id: str, reviewed: list[str]) -> frozenset[int]:
     """The people who did the work a gate reviews (since it last decided): they may not sign it."""
-    return frozenset(r.completed_by for r in reviewed_records(session, item_id, gate_bpmn_id, reviewed))
+    return frozenset(session.execute(REVIEWERS[bool(reviewed)],
+                                     {"item_id": item_id, "gate": gate_bpmn_id, "reviewed": reviewed or []}).scalars())
 
 
 def may_complete(session: Session, task: InboxTask, excluded: frozenset[int] = frozenset()) -> bool:

@@ -7,46 +7,42 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 from uuid import UUID, uuid4
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.clock import CLOCK, add_months
 from engine.errors import Conflict, EngineError
-from engine.events import DeadlineChanged, EscalationRaised, ItemClosed, ItemReopened, TaskAssigned, record
+from engine.events import (
+    DeadlineChanged,
+    ItemClosed,
+    ItemReopened,
+    record,
+)
 from engine.ledger.lights import CLOSED
 from engine.ledger.relight import refresh_light
-from engine.process.assignment import assign, excluded_by_review
 from engine.process.bpmn import (
-    PROP_DUE,
     PROP_ITEM_STATUS,
-    form_key_of,
     is_signoff,
-    loop_of,
     properties_of,
-    reviewed_ids,
     step_id,
     step_name,
 )
 from engine.process.compaction import compact
 from engine.process.deploy import current_version, loaded
-from engine.store import audit
+from engine.process.mirror import Mirror, seal_records, sync_inbox, sync_timers
 from engine.store.models import (
-    DISCIPLINE,
     IMMEDIATE,
     LONG_TERM,
     STATUS_CLOSED,
     STATUS_OPEN,
     TIME_LIMITED,
-    InboxTask,
     Item,
     ProcessInstance,
     ProcessVersion,
     TaskRecord,
-    Timer,
 )
 
 if TYPE_CHECKING:
@@ -103,6 +99,14 @@ class RunContext:
     engine_steps: list = field(default_factory=list)
     closed: bool = False  # this action closed (销号) the item
     reopened: bool = False  # this action reopened it
+    # What the inbox and timer rows mirrored when the workflow was loaded (`mirror_of`): with it, the
+    # save needs no SELECT to find which rows changed. None: read them from the database.
+    before: Mirror | None = None
+    records: list[dict] = field(default_factory=list)  # task records to write with the engine steps'
+    # The earliest due date of the item's other open tasks (those not ended by this action), when the
+    # caller read it with the task: the light then needs no query. UNKNOWN: query it.
+    other_due: object = None
+    other_due_known: bool = False
 
 
 def start_instance(engine: Engine, session: Session, item: Item, process_id: str | None = None,
@@ -117,7 +121,7 @@ def start_instance(engine: Engine, session: Session, item: Item, process_id: str
     instance.version = version
     session.add(instance)
     session.flush()
-    advance(engine, session, instance, workflow, item, RunContext())
+    advance(engine, session, instance, workflow, item, RunContext(before=Mirror({}, {})))
     return instance
 
 
@@ -134,11 +138,6 @@ def _version_fields(version):
 def version_spec(engine: Engine, session, version_id: int):
     """A deployed version's parsed spec (with its forms), parsed once per process."""
     return engine.processes.version(version_id, lambda: _version_fields(session.get(ProcessVersion, version_id)))
-
-
-def human_tasks(workflow, state=TaskState.READY):
-    for wf in [workflow, *workflow.subprocesses.values()]:
-        yield from wf.get_tasks(state=state, manual=True)
 
 
 def _engine_ready(workflow) -> bool:
@@ -168,12 +167,15 @@ def advance(engine: Engine, session: Session, instance: ProcessInstance, workflo
     instance.completed = workflow.is_completed()
     instance.tree_depth, instance.tree_size = depth, size
     instance.updated_at = now
-    _sync_inbox(session, instance, workflow, item, ctx, now)
-    _sync_timers(session, instance, workflow)
+    new_dues, cancelled = sync_inbox(session, instance, workflow, item, ctx, now)
+    sync_timers(session, instance, workflow, ctx.before)
     # A person's step changes which steps are open, so the item's light follows at once; what timers
     # do is left to the tick that fired them, which recomputes every light and audits the changes.
     if item.status == STATUS_OPEN and ctx.completed_task_id:
-        refresh_light(engine, session, item, now)
+        if ctx.other_due_known and not cancelled:
+            refresh_light(engine, session, item, now, min([d for d in (ctx.other_due, *new_dues) if d], default=None))
+        else:
+            refresh_light(engine, session, item, now)
     try:
         session.flush()
     except StaleDataError:
@@ -216,7 +218,8 @@ def _kind(task_spec) -> str:
 
 
 def _record_engine_steps(session, instance, item, ctx: RunContext, now: datetime) -> None:
-    rows = [{
+    """The caller's records (the person's step) and the engine steps', in one insert."""
+    rows = ctx.records + [{
         "task_id": str(task.id), "instance_id": instance.id, "item_id": item.id, "bpmn_id": step_id(task.task_spec),
         "name": step_name(task.task_spec), "kind": _kind(task.task_spec), "outcome": "completed",
         "completed_by": None, "completed_at": now, "data": None,
@@ -224,7 +227,7 @@ def _record_engine_steps(session, instance, item, ctx: RunContext, now: datetime
         # SpiffWorkflow's own helper tasks are not steps a user would recognise
         if getattr(task.task_spec, "bpmn_id", None) and not isinstance(task.task_spec, LoopTask)]
     if rows:
-        session.execute(insert(TaskRecord), rows)
+        session.execute(TaskRecord.__table__.insert(), rows)
         seal_records(session, rows)
 
 
@@ -235,11 +238,6 @@ def add_history_entry(session: Session, instance_id: int, item_id: int, bpmn_id:
            "kind": kind, "outcome": outcome, "completed_by": actor_id, "completed_at": now, "data": data}
     session.execute(insert(TaskRecord), [row])
     seal_records(session, [row])
-
-
-def seal_records(session: Session, rows: list[dict]) -> None:
-    for row in rows:
-        audit.seal(session, "task_records", row["task_id"], audit.task_record_digest(row))
 
 
 def _apply_item_status(engine: Engine, session: Session, item: Item, ctx: RunContext, now: datetime) -> None:
@@ -264,93 +262,3 @@ def _apply_item_status(engine: Engine, session: Session, item: Item, ctx: RunCon
             raise EngineError(f"流程中的 itemStatus「{status}」无效（只能是 {STATUS_CLOSED} 或 {STATUS_OPEN}）")
 
 
-def task_label(task) -> str:
-    """Step name, plus the element a multi-instance task works on (e.g. 建章立制：某某制度)."""
-    name = step_name(task.task_spec)
-    input_item = getattr(loop_of(task), "input_item", None)
-    if input_item is not None:
-        value = task.data.get(input_item.bpmn_id)
-        if isinstance(value, dict):
-            value = value.get("title") or value.get("name")
-        if value:
-            name = f"{name}：{value}"
-    return name
-
-
-def due_date_of(task, item: Item) -> date:
-    expression = properties_of(task.task_spec).get(PROP_DUE)
-    if expression:
-        try:
-            value = task.workflow.script_engine.evaluate(task, expression)
-            return date.fromisoformat(str(value)[:10])
-        except Exception:
-            pass  # a bad expression is reported by `rectify workflows validate`; fall back to the item's
-    return item.deadline
-
-
-def _sync_inbox(session: Session, instance, workflow, item, ctx: RunContext, now: datetime) -> None:
-    existing = {row.id: row for row in session.execute(
-        select(InboxTask.id, InboxTask.bpmn_id, InboxTask.name, InboxTask.signoff)
-        .where(InboxTask.instance_id == instance.id))}
-    ready = {str(t.id): t for t in human_tasks(workflow)}
-    gone = [task_id for task_id in existing if task_id not in ready]
-    if gone:
-        session.execute(delete(InboxTask).where(InboxTask.id.in_(gone)))
-        cancelled = [{  # ended without being done: cancelled by the process (e.g. closing ends 问责)
-            "task_id": task_id, "instance_id": instance.id, "item_id": item.id, "bpmn_id": existing[task_id].bpmn_id,
-            "name": existing[task_id].name, "kind": "signoff" if existing[task_id].signoff else "user",
-            "outcome": "cancelled", "completed_by": None, "completed_at": now, "data": None,
-        } for task_id in gone if task_id != ctx.completed_task_id]
-        if cancelled:
-            session.execute(insert(TaskRecord), cancelled)
-            seal_records(session, cancelled)
-    for task_id, task in ready.items():
-        if task_id in existing:
-            continue
-        lane = task.task_spec.lane or ""
-        reviewed = reviewed_ids(task.task_spec) if is_signoff(task.task_spec) else None
-        excluded = excluded_by_review(session, item.id, step_id(task.task_spec), reviewed) \
-            if reviewed is not None else frozenset()
-        assignee_id, scope_unit_id = assign(session, item, lane, excluded)
-        row = InboxTask(
-            id=task_id, instance_id=instance.id, item_id=item.id, bpmn_id=step_id(task.task_spec),
-            name=task_label(task)[:200], lane_role=lane, assignee_id=assignee_id, scope_unit_id=scope_unit_id,
-            form_key=form_key_of(task.task_spec), signoff=is_signoff(task.task_spec),
-            due_date=due_date_of(task, item), created_at=now,
-        )
-        session.add(row)
-        record(session, TaskAssigned(item.id, task_id, row.name, lane, assignee_id, row.due_date.isoformat()))
-        if lane == DISCIPLINE:  # a task for 纪检监察 is what 问责 looks like in any process
-            record(session, EscalationRaised(item.id, task_id, row.name))
-
-
-def timer_due(task) -> datetime | None:
-    value = task._get_internal_data("event_value")
-    if value is None:
-        return None
-    if isinstance(value, dict):  # cycle timers keep {'cycles', 'next', 'duration'}
-        if value.get("cycles") == 0:
-            return None
-        value = value.get("next")
-    due = TimerEventDefinition.get_datetime(str(value))
-    return datetime.fromisoformat(due.isoformat())  # a stock datetime, not SpiffWorkflow's clocked one
-
-
-def _sync_timers(session, instance, workflow) -> None:
-    due = {}
-    for task in workflow.event_manager.tasks.values():
-        definition = getattr(task.task_spec, "event_definition", None)
-        if isinstance(definition, TimerEventDefinition) and task.has_state(TaskState.WAITING):
-            moment = timer_due(task)
-            if moment is not None:
-                due[str(task.id)] = (step_id(task.task_spec), moment)
-    existing = {row.task_id: row.due_at for row in session.execute(
-        select(Timer.task_id, Timer.due_at).where(Timer.instance_id == instance.id))}
-    if existing == {task_id: moment for task_id, (_, moment) in due.items()}:
-        return  # most steps leave the waiting timers as they were
-    # synchronize_session=False: nothing in the session holds Timer objects, and checking them all
-    # made a long import slower with every item.
-    session.execute(delete(Timer).where(Timer.instance_id == instance.id), execution_options={"synchronize_session": False})
-    if due:
-        session.execute(insert(Timer), [{"instance_id": instance.id, "task_id": task_id, "bpmn_id": bpmn_id, "due_at": moment}
-                                        for task_id, (bpmn_id, moment) in due.items()])

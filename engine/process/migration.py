@@ -21,12 +21,11 @@ from engine.process.instances import (
     RunContext,
     add_history_entry,
     advance,
-    due_date_of,
     find_task,
     load_workflow,
-    task_label,
     version_spec,
 )
+from engine.process.mirror import due_date_of, task_label
 from engine.store import audit
 from engine.store.models import (
     DESIGNER,

@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from engine.clock import CLOCK
-from engine.events import TaskAssigned, record
+from engine.events import TaskAssigned, note_closed_tasks, record
 from engine.process.assignment import assign, excluded_by_review
 from engine.process.bpmn import is_signoff, reviewed_ids, step_id
 from engine.process.deploy import all_task_specs
@@ -21,12 +21,11 @@ from engine.process.instances import (
     RunContext,
     advance,
     deadline_data,
-    due_date_of,
     find_task,
     load_workflow,
-    seal_records,
     version_spec,
 )
+from engine.process.mirror import due_date_of, seal_records
 from engine.store.models import InboxTask, Item, ProcessInstance, ProcessVersion, TaskRecord, Timer
 
 if TYPE_CHECKING:
@@ -109,6 +108,7 @@ def end_path(session: Session, item: Item) -> int:
             session.execute(insert(TaskRecord), records)
             seal_records(session, records)
         session.execute(delete(InboxTask).where(InboxTask.instance_id == instance.id))
+        note_closed_tasks(session, [r.id for r in rows])
         session.execute(delete(Timer).where(Timer.instance_id == instance.id))
         instance.completed, instance.updated_at = True, now
         cancelled += len(records)

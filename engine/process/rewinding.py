@@ -20,7 +20,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine.process.bpmn import is_signoff, step_id, step_name
 from engine.process.compaction import rewindable
-from engine.process.instances import human_tasks
+from engine.process.mirror import human_tasks
 
 
 def ancestors(top, task):

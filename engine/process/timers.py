@@ -22,6 +22,7 @@ from engine.errors import Conflict
 from engine.ledger.relight import relight_items
 from engine.notify.reminders import remind
 from engine.process.instances import RunContext, advance, load_workflow
+from engine.process.mirror import mirror_of
 from engine.store import audit
 from engine.store.models import InboxTask, Item, ProcessInstance, Timer
 
@@ -106,8 +107,9 @@ def _fire_one(engine: Engine, session: Session, instance: ProcessInstance, item:
     try:
         with session.begin_nested():
             workflow, _ = load_workflow(engine, instance)
+            before = mirror_of(workflow)
             workflow.refresh_timers()
-            advance(engine, session, instance, workflow, item, RunContext())
+            advance(engine, session, instance, workflow, item, RunContext(before=before))
         return True
     except Conflict:
         report.conflicts += 1  # a person's step advanced it first

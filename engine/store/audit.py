@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 KEY = "rectify.audit_key"  # session.info: the key (store/db.py puts it on every writing session)
 SEALS = "rectify.seals"  # session.info: {table: {row key: digest}} written in this unit of work
+ENTRY_COLUMNS = ("id", "at", "actor", "action", "object_type", "object_id", "details", "prev_hash", "hash")
+HEAD = "rectify.audit_head"  # session.info: (count, last hash, keyed_from) as this transaction last saw them
 
 
 def mac(key: bytes, value: Any) -> str:
@@ -72,28 +74,59 @@ def append(session: Session, action: str, object_type: str, object_id: Any, acto
     return append_many(session, [(action, object_type, object_id, actor, details)])[-1]
 
 
+def remember_head(session: Session, count: int, last_hash: str, keyed_from: int | None) -> None:
+    """The head as this transaction read it (with the rows it works on): the next append then moves it
+    with one conditional UPDATE instead of a locking read and a write."""
+    session.info[HEAD] = (count, last_hash, keyed_from)
+
+
 def append_many(session: Session, rows: list[tuple[str, str, Any, str | None, dict]]) -> list[AuditEntry]:
     """Append several rows (action, object type, object id, actor, details) with one move of the head:
     what a batch of work (the timer sweep) audits, at the cost of one append. Seals pending in the
     transaction go with the last row."""
-    # The UPDATE comes first so that concurrent appenders queue on the head row (PostgreSQL row lock,
-    # SQLite write lock) instead of both reading the same head and forking the chain.
-    head = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(count=AuditHead.count + len(rows))
-        .returning(AuditHead.count, AuditHead.last_hash, AuditHead.keyed_from)
-    ).one_or_none()
-    if head is None:  # a database made without the migrations' seed row
-        session.add(AuditHead(id=1, last_hash=GENESIS, count=len(rows), keyed_from=1))
-        session.flush()
-        head = (len(rows), GENESIS, 1)
-    last, last_hash, keyed_from = head
     key = session.info.get(KEY)
-    first = last - len(rows) + 1
+    sealed = session.info.pop(SEALS, None)
+    seen = session.info.pop(HEAD, None)
+    entries = None
+    if seen is not None:
+        # Optimistic: chain onto the head as read earlier, and move it only if nobody appended since
+        # (count and hash unchanged). PostgreSQL re-checks that condition after a concurrent appender
+        # commits, so of two only one succeeds; the other takes the locking path below.
+        entries, head = _chained(rows, *seen, key, sealed)
+        moved = session.execute(
+            update(AuditHead).where(AuditHead.id == 1, AuditHead.count == seen[0], AuditHead.last_hash == seen[1])
+            .values(count=head[0], last_hash=head[1], keyed_from=head[2], head_mac=head[3]),
+            execution_options={"synchronize_session": False}).rowcount
+        if moved != 1:
+            entries = None
+    if entries is None:
+        # The UPDATE comes first so that concurrent appenders queue on the head row (PostgreSQL row lock,
+        # SQLite write lock) instead of both reading the same head and forking the chain.
+        locked = session.execute(
+            update(AuditHead).where(AuditHead.id == 1).values(count=AuditHead.count + len(rows))
+            .returning(AuditHead.count, AuditHead.last_hash, AuditHead.keyed_from)
+        ).one_or_none()
+        if locked is None:  # a database made without the migrations' seed row
+            session.add(AuditHead(id=1, last_hash=GENESIS, count=len(rows), keyed_from=1))
+            session.flush()
+            locked = (len(rows), GENESIS, 1)
+        entries, head = _chained(rows, locked[0] - len(rows), locked[1], locked[2], key, sealed)
+        session.execute(update(AuditHead).where(AuditHead.id == 1).values(
+            last_hash=head[1], keyed_from=head[2], head_mac=head[3]))
+    session.execute(AuditEntry.__table__.insert(), [{column: getattr(entry, column) for column in ENTRY_COLUMNS}
+                                                    for entry in entries])
+    session.info[HEAD] = head[:3]  # this transaction now holds the head: its next append is one UPDATE
+    return entries
+
+
+def _chained(rows, count_before: int, last_hash: str, keyed_from: int | None, key: bytes | None, sealed):
+    """The new entries chained after (count_before, last_hash), and the head after them: (count,
+    last hash, keyed_from, MAC)."""
+    first = count_before + 1
     if keyed_from is None and key is not None:
         keyed_from = first  # the first row appended with a key starts the keyed chain
     if keyed_from is not None and key is None:
         raise RuntimeError("the audit chain is keyed but this session has no audit key")
-    sealed = session.info.pop(SEALS, None)
     entries = []
     for offset, (action, object_type, object_id, actor, details) in enumerate(rows):
         count = first + offset
@@ -106,11 +139,8 @@ def append_many(session: Session, rows: list[tuple[str, str, Any, str | None, di
         entry.hash = last_hash = entry_hash(last_hash, entry,
                                             key if keyed_from is not None and count >= keyed_from else None)
         entries.append(entry)
-    session.add_all(entries)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(
-        last_hash=last_hash, keyed_from=keyed_from,
-        head_mac=head_mac(key, last, last_hash, keyed_from) if key is not None else None))
-    return entries
+    last = count_before + len(rows)
+    return entries, (last, last_hash, keyed_from, head_mac(key, last, last_hash, keyed_from) if key is not None else None)
 
 
 @dataclass

@@ -15,11 +15,13 @@ from engine.people.passwords import check_password
 from engine.process.bpmn import loop_of, reviewed_ids
 from engine.process.forms import validate
 from engine.process.instances import RunContext, advance, find_task, load_workflow
+from engine.process.mirror import mirror_of
 from engine.store import audit
-from engine.store.models import EvidenceFile, InboxTask, Item, ProcessInstance, TaskRecord
+from engine.store.models import EvidenceFile
 from engine.work.evidence import Upload
-from engine.work.inbox import ALREADY_DONE, task_for
+from engine.work.inbox import ALREADY_DONE
 from engine.work.signoff import DECISION_TEXT, check_separation, sign
+from engine.work.task_load import load_task
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -80,17 +82,16 @@ def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: 
     # leaves no file behind.
     stored = [engine.evidence.describe(upload) for upload in files]
     with engine.db.transaction() as session:
-        user, row = task_for(session, task_id, user_id)
         # Concurrent completers queue on the instance row (PostgreSQL; SQLite's write lock already
-        # serialises them) and the later one finds the task gone; the revision check stays as backstop.
-        instance = session.get(ProcessInstance, row.instance_id, with_for_update={"of": ProcessInstance}, populate_existing=True)
-        if session.execute(select(InboxTask.id).where(InboxTask.id == task_id)).first() is None:
-            raise Conflict(ALREADY_DONE)
-        item = session.get(Item, row.item_id)
+        # serialises them); the later one reads the instance as the first left it and finds the task no
+        # longer READY. The revision check on save stays as the backstop.
+        loaded = load_task(session, task_id, user_id)
+        user, row, instance, item = loaded.user, loaded.row, loaded.instance, loaded.item
         workflow, spec = load_workflow(engine, instance)
         task = find_task(workflow, task_id)
         if task is None or task.state != TaskState.READY:
             raise Conflict(ALREADY_DONE)
+        before = mirror_of(workflow)
 
         schema = spec.forms.get(row.form_key) if row.form_key else {"type": "object"}
         field = files_field(schema)
@@ -119,12 +120,12 @@ def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: 
         done = {"task_id": task_id, "instance_id": instance.id, "item_id": item.id, "bpmn_id": row.bpmn_id,
                 "name": row.name, "kind": "signoff" if row.signoff else "user", "outcome": "completed",
                 "completed_by": user.id, "completed_at": now, "data": data}
-        session.add(TaskRecord(**done))
-        audit.seal(session, "task_records", task_id, audit.task_record_digest(done))
-        for s in stored:
-            session.add(EvidenceFile(sha256=s.sha256, name=s.name, size=s.size, item_id=item.id, task_id=task_id,
-                                     uploaded_by=user.id, uploaded_at=now))
-        advance(engine, session, instance, workflow, item, RunContext(user.id, task_id))
+        if stored:
+            session.execute(EvidenceFile.__table__.insert(), [{
+                "sha256": s.sha256, "name": s.name, "size": s.size, "item_id": item.id, "task_id": task_id,
+                "uploaded_by": user.id, "uploaded_at": now} for s in stored])
+        advance(engine, session, instance, workflow, item, RunContext(
+            user.id, task_id, before=before, records=[done], other_due=loaded.other_due, other_due_known=True))
         details = {"step": row.name, "item": item.number, "files": [s.sha256 for s in stored]}
         if signature is not None:
             details.update(decision=signature.decision, digest=signature.digest)
