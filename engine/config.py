@@ -32,6 +32,15 @@ class Settings:
     webhook_format: str = "json"
     # Personal signing keys (engine/people/keys.py): ecdsa-p256-sha256 (default) or rsa-pkcs1v15-sha256.
     signature_algorithm: str = "ecdsa-p256-sha256"
+    # Where stored files live (engine/store/backends.py): disk, database or s3; empty = database on
+    # PostgreSQL (shared by every machine), disk on SQLite.
+    file_store: str = ""
+    s3_endpoint_url: str = ""  # empty: AWS itself
+    s3_bucket: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = ""
+    s3_prefix: str = ""  # e.g. "rectify/": keys are <prefix><namespace>/<sha[:2]>/<sha>
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -47,5 +56,8 @@ class Settings:
         delivery = {key: os.environ[name] for key, name in (
             ("smtp_url", "RECTIFY_SMTP_URL"), ("mail_from", "RECTIFY_MAIL_FROM"), ("webhook_url", "RECTIFY_WEBHOOK_URL"),
             ("webhook_secret", "RECTIFY_WEBHOOK_SECRET"), ("webhook_format", "RECTIFY_WEBHOOK_FORMAT"),
-            ("signature_algorithm", "RECTIFY_SIGNATURE_ALGORITHM")) if os.environ.get(name)}
+            ("signature_algorithm", "RECTIFY_SIGNATURE_ALGORITHM"), ("file_store", "RECTIFY_FILE_STORE"),
+            ("s3_endpoint_url", "RECTIFY_S3_ENDPOINT_URL"), ("s3_bucket", "RECTIFY_S3_BUCKET"),
+            ("s3_access_key", "RECTIFY_S3_ACCESS_KEY"), ("s3_secret_key", "RECTIFY_S3_SECRET_KEY"),
+            ("s3_region", "RECTIFY_S3_REGION"), ("s3_prefix", "RECTIFY_S3_PREFIX")) if os.environ.get(name)}
         return replace(settings, **delivery, **overrides)

@@ -30,8 +30,9 @@ from engine.process import form_versions as _form_versions  # noqa: F401
 from engine.process import migration as _migration  # noqa: F401
 from engine.process.bpmn import ProcessRuntime
 from engine.store import audit
+from engine.store import blobs as _blobs  # noqa: F401  (the stored_files table)
+from engine.store.backends import make_store
 from engine.store.db import Database
-from engine.store.filestore import ContentStore
 from engine.store.keys import audit_key
 from engine.work import superseded as _superseded  # noqa: F401
 from engine.work.evidence import EvidenceStore
@@ -44,13 +45,14 @@ class Engine:
         self.db = Database(settings.database_url)
         self.db.audit_key = audit_key(settings.instance_path)
         self.lights = LightRules(settings.timezone)
+        # Stored files by SHA-256, on disk, in the database or in S3 (settings.file_store).
         self.evidence = EvidenceStore(
-            settings.instance_path / "evidence", settings.max_evidence_bytes, settings.evidence_extensions,
+            make_store(settings, self.db, "evidence"), settings.max_evidence_bytes, settings.evidence_extensions,
         )
-        # Signed closure records (销号单), by SHA-256 like evidence; the signing key is under instance/signing.
-        self.closure_files = ContentStore(settings.instance_path / "documents")
+        # Signed closure records (销号单); the signing key is under instance/signing.
+        self.closure_files = make_store(settings, self.db, "documents")
         # Ledgers uploaded for an import preview, kept until confirmed (pruned by `rectify files prune`).
-        self.uploads = ContentStore(settings.instance_path / "uploads")
+        self.uploads = make_store(settings, self.db, "uploads")
         # Functions BPMN scripts may call; deploying BPMN is a trusted act (scripts run unsandboxed).
         self.processes = ProcessRuntime({"escalation_time": self.escalation_time, "in_days": self.in_days})
         # Domain events go to the outbox with the change that raised them; handlers run after commit.

@@ -8,6 +8,8 @@ and names each one. Nothing is changed.
                signature; every item's chain of signatures is unbroken
   outbox       no event waits unhandled for longer than an hour, none is failing
   audit        the audit log's hash chain is unbroken
+  files        every evidence file and closure record a row names is in the file store (whichever
+               backend: disk, database, S3)
 """
 from __future__ import annotations
 
@@ -22,7 +24,9 @@ from engine.process.bpmn import reviewed_ids
 from engine.process.instances import find_task, load_workflow
 from engine.process.mirror import human_tasks
 from engine.store.audit import verify_chain
-from engine.store.models import InboxTask, ProcessInstance, Signature, TaskRecord
+from engine.store.backends import engine_stores
+from engine.store.file_prune import STORE_TEXT
+from engine.store.models import Document, EvidenceFile, InboxTask, ProcessInstance, Signature, TaskRecord
 from engine.store.outbox import pending
 from engine.work.signoff import verify_item_chain
 
@@ -112,12 +116,25 @@ def _outbox(engine: Engine, session, report: DoctorReport) -> None:
     report.checked["outbox_pending"] = len(waiting)
 
 
+def _files(engine: Engine, session, report: DoctorReport) -> None:
+    stores, count = engine_stores(engine), 0
+    for namespace, table in (("evidence", EvidenceFile), ("documents", Document)):
+        present = {entry.name for entry in stores[namespace].entries()}  # one listing, not a look-up a file
+        for sha256, item_id in sorted(set(session.execute(select(table.sha256, table.item_id)).all())):
+            count += 1
+            if sha256 not in present:
+                report.add("files", f"问题 {item_id} 的{STORE_TEXT[namespace]} {sha256[:12]}…",
+                           f"不在文件库（{stores[namespace].kind}）中")
+    report.checked["files"] = count
+
+
 def examine(engine: Engine) -> DoctorReport:
     report = DoctorReport()
     with engine.db.reading() as session:
         _instances(engine, session, report)
         _signatures(session, report)
         _outbox(engine, session, report)
+        _files(engine, session, report)
         chain = verify_chain(session, engine.db.audit_key)
         report.checked["audit_rows"] = chain.rows
         if not chain.ok:

@@ -1,4 +1,5 @@
-"""workflows validate (the other workflows commands: cli/designer.py), audit verify, files prune."""
+"""workflows validate (the other workflows commands: cli/designer.py), audit verify, files prune and
+migrate, doctor, backup and restore."""
 from __future__ import annotations
 
 import json
@@ -10,6 +11,7 @@ import click
 from engine.cli.base import emit, fail, handled, main
 from engine.process.deploy import DEFAULT_FILES
 from engine.process.validation import validate_file
+from engine.store.file_migrate import KINDS, migrate_files
 from engine.store.file_prune import GRACE, STORE_TEXT, prune_files
 
 
@@ -97,6 +99,25 @@ def files_prune(ctx, grace_hours, dry_run, as_json):
     emit(value, as_json, lambda v: f"{verb} {v['files']} 个文件（{v['bytes'] / 1024:.0f} KB）："
          + "，".join(f"{STORE_TEXT[k]} {r['files']} 个" for k, r in v["removed"].items())
          + f"；宽限期内未引用的 {v['kept_within_grace']} 个暂留")
+
+
+@files.command("migrate")
+@click.option("--to", "target", type=click.Choice(KINDS), required=True, help="目标存储")
+@click.option("--from", "source", type=click.Choice(KINDS), default="disk", show_default=True,
+              help="来源存储（disk 即实例目录）")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON")
+@click.pass_obj
+@handled
+def files_migrate(ctx, target, source, as_json):
+    """把文件从一个存储复制到另一个（如实例目录 → 数据库或 S3）；已有的跳过，可重复运行。
+    复制后设置 RECTIFY_FILE_STORE 为目标存储。"""
+    value = migrate_files(ctx.engine(), target, source, actor="rectify files migrate")
+    emit(value, as_json, lambda v: f"已从 {source} 复制 {v['copied']} 个文件（{v['bytes'] / 1024:.0f} KB）到 {target}："
+         + "，".join(f"{STORE_TEXT[k]} {c['copied']} 个" for k, c in v["namespaces"].items())
+         + f"；目标已有 {v['present']} 个" + (f"；{v['damaged']} 个已损坏未复制" if v["damaged"] else "")
+         + ("" if v["configured"] == target else f"\n当前使用的存储是 {v['configured']}：请设置 RECTIFY_FILE_STORE={target}"))
+    if value["damaged"]:
+        raise SystemExit(1)
 
 
 @main.command()

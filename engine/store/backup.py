@@ -2,7 +2,8 @@
 
   data archive   every table as JSON lines (a logical dump, so a SQLite backup restores into
                  PostgreSQL and the other way round) and the stored files — evidence and closure
-                 records — under their SHA-256 names;
+                 records — under their SHA-256 names, whichever store holds them (disk, database
+                 or S3; a restore puts them into the store the restoring engine is set to use);
   keys archive   what must never travel with the data: the audit key, the signing certificate and
                  its private key, the signing authority (CA) that issues personal certificates, the
                  web secret key. Whoever holds only the data archive can read it
@@ -16,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tarfile
 from datetime import date, datetime
 from pathlib import Path
@@ -24,6 +26,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Date, DateTime, Integer, func, insert, select, text
 
 from engine.errors import Conflict, InvalidInput
+from engine.store.backends import engine_stores
+from engine.store.blobs import StoredBlob
 from engine.store.keys import AUDIT_KEY_ENV
 from engine.store.models import AuditHead, Base, UTCDateTime
 from engine.store.schema import current_revision, upgrade
@@ -32,13 +36,15 @@ if TYPE_CHECKING:
     from engine.core import Engine
 
 FORMAT = "rectify.backup/1"
-FILE_STORES = ("evidence", "documents")  # instance sub-folders with content-addressed files
+FILE_STORES = ("evidence", "documents")  # the stores backed up (ledgers awaiting an import are not)
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 KEY_PATHS = ("keys", "signing", "authority", "secret_key")  # instance entries that are secrets
 
 
 def _tables():
-    """Every table: an Engine exists, and importing it registered them all (engine/core.py)."""
-    return Base.metadata.sorted_tables
+    """Every table: an Engine exists, and importing it registered them all (engine/core.py). Stored
+    files go into the archive as files, not as rows, whichever store holds them."""
+    return [t for t in Base.metadata.sorted_tables if t.name != StoredBlob.__tablename__]
 
 
 def _plain(value):
@@ -66,11 +72,12 @@ def backup(engine: Engine, data_path: Path, keys_path: Path) -> dict:
                      for row in session.execute(select(table).order_by(*table.primary_key.columns))]
             counts[table.name] = len(lines)
             _add(archive, f"tables/{table.name}.jsonl", "\n".join(lines).encode("utf-8"))
-        for store in FILE_STORES:
-            folder = engine.settings.instance_path / store
-            for path in sorted(folder.rglob("*")) if folder.exists() else []:
-                if path.is_file() and not path.name.startswith("."):
-                    archive.add(path, f"files/{store}/{path.relative_to(folder)}")
+        stores = engine_stores(engine)
+        for namespace in FILE_STORES:
+            for entry in stores[namespace].entries():
+                if _SHA256.fullmatch(entry.name):  # not a leftover temporary file of a crashed write
+                    _add(archive, f"files/{namespace}/{entry.name[:2]}/{entry.name}",
+                         stores[namespace].read(entry.name))
                     files += 1
         manifest = {"format": FORMAT, "schema": current_revision(engine), "made_at": engine.clock.now().isoformat(),
                     "database": engine.db.engine.dialect.name, "rows": counts, "files": files}
@@ -131,13 +138,12 @@ def restore(engine: Engine, data_path: Path, keys_path: Path | None) -> dict:
                     if "id" in table.c and isinstance(table.c.id.type, Integer) and table.c.id.autoincrement:
                         session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                                              f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
+        stores = engine_stores(engine)
         for member in archive.getmembers():
             if member.isfile() and member.name.startswith("files/"):
-                store, _, relative = member.name[len("files/"):].partition("/")
-                if store in FILE_STORES and ".." not in Path(relative).parts:
-                    target = instance / store / relative
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(archive.extractfile(member).read())
+                namespace = member.name[len("files/"):].partition("/")[0]
+                if namespace in FILE_STORES:  # stored under the hash of what is there, never of its name
+                    stores[namespace].put(archive.extractfile(member).read())
     keys = []
     if keys_path is not None:
         with tarfile.open(keys_path, "r:gz") as archive:

@@ -4,18 +4,18 @@ Evidence and closure records are written just before their transaction commits, 
 fails (a lost race, a crash) can leave a file no row names; a ledger uploaded for an import preview
 is kept only until it is confirmed or abandoned. Only files older than a grace period go, so nothing
 an action in progress is about to commit is touched (storing content that already exists renews
-its time, see `ContentStore.put`)."""
+its last-used time, see `FileStore.put`). The same on every backend (disk, database, S3)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from engine.errors import InvalidInput
 from engine.store import audit
-from engine.store.filestore import ContentStore
+from engine.store.backends import engine_stores
+from engine.store.filestore import FileStore
 from engine.store.models import Base, Document, EvidenceFile
 
 if TYPE_CHECKING:
@@ -25,21 +25,16 @@ GRACE = timedelta(hours=24)
 STORE_TEXT = {"evidence": "佐证材料", "documents": "销号单", "uploads": "待导入台账"}
 
 
-def _modified(path: Path) -> datetime:
-    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-
-
-def _unreferenced(store: ContentStore, referenced: set[str], cutoff: datetime) -> tuple[list, int]:
-    """([(path, size)] of old files no row names, how many unreferenced files are within the grace)."""
+def _unreferenced(store: FileStore, referenced: set[str], cutoff: datetime) -> tuple[list, int]:
+    """([(name, size)] of old files no row names, how many unreferenced files are within the grace)."""
     old, recent = [], 0
-    for path in store.files():
-        if path.name in referenced:
+    for entry in store.entries():
+        if entry.name in referenced:
             continue
-        stat = path.stat()
-        if datetime.fromtimestamp(stat.st_mtime, timezone.utc) > cutoff:
+        if entry.used_at > cutoff:
             recent += 1
         else:
-            old.append((path, stat.st_size))
+            old.append((entry.name, entry.size))
     return old, recent
 
 
@@ -58,25 +53,23 @@ def prune_files(engine: Engine, grace: timedelta = GRACE, dry_run: bool = False,
     if grace < timedelta(hours=1):
         raise InvalidInput("宽限期不能短于 1 小时：正在办理的操作可能还未提交")
     cutoff = engine.clock.now() - grace
-    with engine.db.reading() as session:  # no write lock while the folders are walked
+    with engine.db.reading() as session:  # no write lock while the stores are listed
         referenced = {
             "evidence": set(session.execute(select(EvidenceFile.sha256).distinct()).scalars()),
             "documents": set(session.execute(select(Document.sha256).distinct()).scalars()),
             "uploads": _awaited_uploads(session),  # else an upload only waits for its confirmation
         }
-    stores = {"evidence": engine.evidence.files, "documents": engine.closure_files, "uploads": engine.uploads}
+    stores = engine_stores(engine)
     candidates, recent = [], 0
     for name, store in stores.items():
         old, young = _unreferenced(store, referenced[name], cutoff)
-        candidates += [(name, path, size) for path, size in old]
+        candidates += [(name, file_name, size) for file_name, size in old]
         recent += young
     removed = []
-    for name, path, size in candidates:
-        # Looked at again just before it goes: storing the same content again renews its time.
-        if not dry_run:
-            if _modified(path) > cutoff:
-                continue
-            path.unlink(missing_ok=True)
+    for name, file_name, size in candidates:
+        # Looked at again as it goes: storing the same content again renews its time.
+        if not dry_run and not stores[name].delete(file_name, unused_since=cutoff):
+            continue
         removed.append((name, size))
     by_store = {name: {"files": sum(1 for n, _ in removed if n == name),
                        "bytes": sum(size for n, size in removed if n == name)} for name in stores}

@@ -4,10 +4,9 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 from engine.errors import InvalidInput
-from engine.store.filestore import ContentStore
+from engine.store.filestore import FileStore
 
 _ZIP = (b"PK\x03\x04", b"PK\x05\x06")  # Office Open XML, OFD and zip are zip containers
 _OLE = (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",)  # legacy Office and WPS documents
@@ -45,13 +44,10 @@ class StoredFile:
 
 
 class EvidenceStore:
-    def __init__(self, root: Path, max_bytes: int, extensions: frozenset[str]):
-        self.files = ContentStore(root)
+    def __init__(self, files: FileStore, max_bytes: int, extensions: frozenset[str]):
+        self.files = files  # the configured backend (engine/store/filestore.py)
         self.max_bytes = max_bytes
         self.extensions = extensions
-
-    def path_of(self, sha256: str) -> Path:
-        return self.files.path_of(sha256)
 
     def check(self, upload: Upload) -> None:
         name = upload.name.strip()
@@ -76,7 +72,8 @@ class EvidenceStore:
                           len(upload.content))
 
     def write(self, upload: Upload, described: StoredFile) -> None:
-        """Write a described file (atomically, once per content); its hash is not computed again."""
+        """Write a described file (once per content; in the database store, in the caller's transaction);
+        its hash is not computed again."""
         self.files.put(upload.content, described.sha256)
 
     def read(self, sha256: str) -> bytes:

@@ -1,24 +1,57 @@
-"""Files on disk follow the database: a refused action writes none, and `prune_files` removes what
-no row refers to (a commit that failed, an abandoned ledger upload) once it is past the grace period."""
+"""Stored files follow the database: a refused action writes none, and `prune_files` removes what
+no row refers to (a commit that failed, an abandoned ledger upload) once it is past the grace period.
+On SQLite the files are on disk, on PostgreSQL in the database (the default of each); the S3 store
+runs the same contract in test_s3_store.py."""
 import hashlib
+import json
 import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from helpers import FIX, do, evidence
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from engine import Engine
 from engine.clock import CLOCK
-from engine.errors import InvalidInput
+from engine.doctor import examine
+from engine.errors import InvalidInput, NotFound
 from engine.store.audit import chain_status
+from engine.store.blobs import StoredBlob
 from engine.store.file_prune import prune_files
+from engine.store.filestore import DiskStore
 from engine.store.models import AuditEntry
 
 RECEIPT = b"%PDF-1.4 bank receipt"
 
 
 def stored(store, content: bytes) -> bool:
-    return store.path_of(hashlib.sha256(content).hexdigest()).exists()
+    return store.exists(hashlib.sha256(content).hexdigest())
+
+
+def age(engine, store, digest: str, when: datetime) -> None:
+    """Make a stored file look last used at `when` (as if stored days ago)."""
+    if store.kind == "disk":
+        os.utime(store.root / digest[:2] / digest, (when.timestamp(), when.timestamp()))
+    else:
+        with engine.db.transaction() as session:
+            session.execute(update(StoredBlob).where(StoredBlob.namespace == store.namespace,
+                                                     StoredBlob.sha256 == digest).values(last_used_at=when))
+
+
+@pytest.fixture
+def cli_on():
+    """`rectify …` in a process of its own on an engine's database and instance folder."""
+    def run(engine, *args):
+        env = {**os.environ, "RECTIFY_DATABASE_URL": engine.settings.database_url,
+               "RECTIFY_INSTANCE_PATH": str(engine.settings.instance_path)}
+        env.pop("RECTIFY_FILE_STORE", None)
+        return subprocess.run([sys.executable, "-c", "from engine.cli import main; main()", *args], env=env,
+                              capture_output=True, text=True, timeout=120)
+    return run
 
 
 def later(hours: float):
@@ -63,8 +96,7 @@ def test_prune_removes_only_old_files_no_row_refers_to(engine, item):
 def test_storing_existing_content_again_saves_it_from_pruning(engine, item):
     content = b"%PDF-1.4 uploaded twice"
     digest = engine.evidence.files.put(content)
-    old = (datetime.now(timezone.utc) - timedelta(days=3)).timestamp()
-    os.utime(engine.evidence.files.path_of(digest), (old, old))
+    age(engine, engine.evidence.files, digest, datetime.now(timezone.utc) - timedelta(days=3))
     engine.evidence.files.put(content)  # a new action about to refer to the same bytes
     with later(1):
         assert prune_files(engine)["files"] == 0
@@ -74,3 +106,104 @@ def test_storing_existing_content_again_saves_it_from_pruning(engine, item):
 def test_a_grace_period_under_an_hour_is_refused(engine):
     with pytest.raises(InvalidInput, match="宽限期"):
         prune_files(engine, timedelta(minutes=5))
+
+
+# --- the store contract, on each backend ------------------------------------------------------------
+
+def test_the_default_store_is_the_database_on_postgresql_and_the_disk_on_sqlite(engine):
+    kind = "disk" if engine.db.is_sqlite else "database"
+    assert {s.kind for s in (engine.evidence.files, engine.closure_files, engine.uploads)} == {kind}
+
+
+@pytest.fixture(params=["disk", "database"])
+def backend(request, engine):
+    """The engine's database with its files on the disk or in the database (on SQLite and PostgreSQL)."""
+    other = Engine(replace(engine.settings, file_store=request.param))
+    yield other
+    other.close()
+
+
+def corrupt(engine, store, digest: str) -> None:
+    if store.kind == "disk":
+        (store.root / digest[:2] / digest).write_bytes(b"changed behind our back")
+    else:
+        with engine.db.transaction() as session:
+            session.execute(update(StoredBlob).where(StoredBlob.namespace == store.namespace,
+                                                     StoredBlob.sha256 == digest).values(content=b"changed"))
+
+
+def test_every_store_keeps_the_same_contract(backend):
+    store = backend.closure_files
+    digest = store.put(b"%PDF-1.4 record")
+    assert digest == hashlib.sha256(b"%PDF-1.4 record").hexdigest()
+    assert store.put(b"%PDF-1.4 record") == digest  # once per content
+    assert store.read(digest, verify=True) == b"%PDF-1.4 record" and store.exists(digest)
+    [entry] = list(store.entries())
+    assert (entry.name, entry.size) == (digest, len(b"%PDF-1.4 record"))
+    assert abs((entry.used_at - datetime.now(timezone.utc)).total_seconds()) < 60
+    assert list(backend.uploads.entries()) == []  # namespaces are apart
+    with pytest.raises(NotFound, match="不在文件库中"):
+        backend.uploads.read(digest)
+    assert not store.delete(digest, unused_since=datetime.now(timezone.utc) - timedelta(hours=1))  # used since
+    corrupt(backend, store, digest)
+    assert store.read(digest) != b"%PDF-1.4 record"
+    with pytest.raises(NotFound, match="已损坏"):
+        store.read(digest, verify=True)
+    assert store.delete(digest) and not store.exists(digest) and not store.delete(digest)
+
+
+def test_in_the_database_the_bytes_commit_with_the_rows_that_name_them(engine, item):
+    db_engine = Engine(replace(engine.settings, file_store="database"))
+    with pytest.raises(RuntimeError), db_engine.db.transaction():
+        db_engine.evidence.files.put(b"%PDF-1.4 never committed")
+        raise RuntimeError("the action fails after its files were written")
+    assert not stored(db_engine.evidence.files, b"%PDF-1.4 never committed")  # nothing for pruning to find
+    do(db_engine, item, "fix_task", "张伟", FIX, files=evidence("回单.pdf", RECEIPT))
+    assert stored(db_engine.evidence.files, RECEIPT) and not stored(DiskStore(engine.settings.instance_path
+                                                                              / "evidence"), RECEIPT)
+    with db_engine.db.reading():  # a ledger kept for the confirmation of an import preview (a reading unit)
+        digest = db_engine.uploads.put(b"PK ledger")
+    assert db_engine.uploads.read(digest) == b"PK ledger"
+    db_engine.close()
+
+
+def test_two_machines_storing_the_same_content_at_once_never_collide(engine):
+    machines = [Engine(replace(engine.settings, file_store="database")) for _ in range(2)]
+    content = b"%PDF-1.4 uploaded on both machines at once"
+    with ThreadPoolExecutor(4) as pool:
+        digests = list(pool.map(lambda n: machines[n % 2].evidence.files.put(content), range(8)))
+    assert set(digests) == {hashlib.sha256(content).hexdigest()}
+    assert [e.name for e in machines[1].evidence.files.entries()] == digests[:1]
+    for machine in machines:
+        machine.close()
+
+
+def test_files_move_from_the_instance_folder_to_the_database_once(engine, item, cli_on):
+    disk = Engine(replace(engine.settings, file_store="disk"))
+    do(disk, item, "fix_task", "张伟", FIX, files=evidence("回单.pdf", RECEIPT))
+    disk.uploads.put(b"PK ledger awaiting its confirmation")
+    damaged = disk.closure_files.put(b"%PDF-1.4 damaged on disk")
+    corrupt(disk, disk.closure_files, damaged)
+
+    first = cli_on(engine, "files", "migrate", "--to", "database", "--json")
+    assert first.returncode == 1  # the damaged file is named and not copied
+    report = json.loads(first.stdout)
+    assert (report["copied"], report["present"], report["damaged"]) == (2, 0, 1)
+    again = json.loads(cli_on(engine, "files", "migrate", "--to", "database", "--json").stdout)
+    assert (again["copied"], again["present"]) == (0, 2)  # idempotent
+
+    moved = Engine(replace(engine.settings, file_store="database"))
+    assert moved.evidence.read(hashlib.sha256(RECEIPT).hexdigest()) == RECEIPT
+    assert examine(moved).ok
+    with moved.db.reading() as session:
+        assert session.execute(select(AuditEntry).where(AuditEntry.action == "files.migrate")).scalar_one()
+    disk.close()
+    moved.close()
+
+
+def test_doctor_names_a_referenced_file_missing_from_the_store(backend, item):
+    do(backend, item, "fix_task", "张伟", FIX, files=evidence("回单.pdf", RECEIPT))
+    assert examine(backend).ok and examine(backend).checked["files"] == 1
+    backend.evidence.files.delete(hashlib.sha256(RECEIPT).hexdigest())
+    [finding] = examine(backend).findings
+    assert finding.check == "files" and "不在文件库" in finding.problem and backend.evidence.files.kind in finding.problem

@@ -96,7 +96,7 @@ def test_forbidden_file_type_is_refused(engine, item):
     with pytest.raises(InvalidInput) as renamed:  # the same program renamed to look like a document
         do(engine, item, "fix_task", "张伟", FIX, files=(Upload("回单.pdf", b"MZ\x90\x00..."),))
     assert "可能改过扩展名" in renamed.value.field_errors["evidence"]
-    assert list((engine.settings.instance_path / "evidence").glob("*/*")) == []
+    assert list(engine.evidence.files.entries()) == []
 
 
 @pytest.mark.parametrize("name,content", [

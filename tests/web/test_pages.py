@@ -123,7 +123,7 @@ def test_form_violating_its_schema_shows_field_messages_and_changes_nothing(clie
         assert session.execute(select(func.count(AuditEntry.id))).scalar_one() == audit_rows
         assert session.execute(select(func.count(EvidenceFile.id))).scalar_one() == 0
         assert session.execute(select(func.count(TaskRecord.id)).where(TaskRecord.completed_by.is_not(None))).scalar_one() == 0
-    assert not engine.evidence.path_of(hashlib.sha256(b"%PDF-1.4 refused").hexdigest()).exists()
+    assert not engine.evidence.files.exists(hashlib.sha256(b"%PDF-1.4 refused").hexdigest())
     assert task_id(engine, item, "fix_task") == tid
 
 

@@ -2,7 +2,6 @@
 confirm import; the export download; the dashboard figures; the progress report page and PDF."""
 import io
 import re
-from pathlib import Path
 
 import pytest
 from helpers import new_round
@@ -54,9 +53,9 @@ def imported(client, round_id):
     return client
 
 
-def uploads(engine) -> list[Path]:
-    folder = engine.settings.instance_path / "uploads"
-    return [p for p in folder.rglob("*") if p.is_file()] if folder.exists() else []
+def uploads(engine) -> list:
+    """The ledgers kept for a confirmation, whichever store holds them (entries have a .name)."""
+    return list(engine.uploads.entries())
 
 
 GETS = ["/rounds", "/rounds/1", "/rounds/1/edit", "/rounds/1/import", "/rounds/1/export.xlsx", "/dashboard",
