@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
-from sqlalchemy import select, true
+from sqlalchemy import insert, select, true
 from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import CLOCK
@@ -13,6 +13,7 @@ from engine.errors import InvalidInput, NotFound
 from engine.ledger.lights import LIGHT_TEXT
 from engine.ledger.refs import LedgerRefs, Resolved
 from engine.ledger.rounds import find_round
+from engine.process.bulk_start import start_paths
 from engine.process.instances import honours_third_party, start_instance
 from engine.store import audit
 from engine.store.models import CATEGORIES, STATUS_OPEN, Item, Round, User, person_with_roles
@@ -71,23 +72,41 @@ def create_item(engine: Engine, session: Session, round_: Round, new: NewItem) -
     return insert_item(engine, session, round_, new, resolved)
 
 
+def _values(engine: Engine, round_: Round, new: NewItem, refs: Resolved, now) -> dict:
+    return dict(
+        round_id=round_.id, aspect_id=refs.aspect.row.id if refs.aspect else None, number=new.number.strip(),
+        title=new.title.strip(), description=new.description or "", category=new.category, unit_id=refs.unit.row.id,
+        person_id=refs.person.row.id, leader_id=refs.leader.row.id, deadline=new.deadline, standard=new.standard or "",
+        needs_third_party=new.third_party, publish=new.publish, status=STATUS_OPEN,
+        light=engine.lights.for_round(round_).light(new.deadline, STATUS_OPEN, now), created_at=now,
+    )
+
+
 def insert_item(engine: Engine, session: Session, round_: Round, new: NewItem, refs: Resolved) -> Item:
     """The item row for `new`, whose unit, people and aspect exist (materialized), and its started path."""
-    unit, person, leader = refs.unit.row, refs.person.row, refs.leader.row
-    aspect = refs.aspect.row if refs.aspect else None
-    now = CLOCK.now()
-    item = Item(
-        round_id=round_.id, aspect_id=aspect.id if aspect else None, number=new.number.strip(), title=new.title.strip(),
-        description=new.description or "", category=new.category, unit_id=unit.id, person_id=person.id,
-        leader_id=leader.id, deadline=new.deadline, standard=new.standard or "", needs_third_party=new.third_party,
-        publish=new.publish, status=STATUS_OPEN, light=engine.lights.for_round(round_).light(new.deadline, STATUS_OPEN, now),
-        created_at=now,
-    )
-    item.round, item.unit, item.person, item.leader, item.aspect = round_, unit, person, leader, aspect
+    item = Item(**_values(engine, round_, new, refs, CLOCK.now()))
+    item.round, item.unit, item.person, item.leader = round_, refs.unit.row, refs.person.row, refs.leader.row
+    item.aspect = refs.aspect.row if refs.aspect else None
     session.add(item)
     session.flush()
     start_instance(engine, session, item)
     return item
+
+
+BATCH = 250
+
+
+def insert_items(engine: Engine, session: Session, round_: Round, rows: list[tuple[NewItem, Resolved]],
+                 started: Callable[[int], None] | None = None) -> list[Item]:
+    """Many items (the ledger import): one insert for a batch of rows, then their paths started together.
+    Batches of BATCH keep the workflows held in memory at once bounded."""
+    now, items = CLOCK.now(), []
+    for offset in range(0, len(rows), BATCH):
+        batch = list(session.scalars(insert(Item).returning(Item, sort_by_parameter_order=True),
+                                     [_values(engine, round_, new, refs, now) for new, refs in rows[offset:offset + BATCH]]))
+        start_paths(engine, session, batch, (lambda n, offset=offset: started(offset + n)) if started else None)
+        items += batch
+    return items
 
 
 def add_item(engine: Engine, round_name: str, new: NewItem, actor: str | None = None) -> dict:

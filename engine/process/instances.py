@@ -152,13 +152,17 @@ def find_task(workflow, task_id: str):
         return None
 
 
-def advance(engine: Engine, session: Session, instance: ProcessInstance, workflow, item: Item,
-            ctx: RunContext) -> None:
-    """Run engine steps (timers included), compact, save, and mirror the result."""
+def run_engine_steps(workflow, ctx: RunContext) -> None:
     for _ in range(MAX_ENGINE_ROUNDS):
         workflow.do_engine_steps(did_complete_task=ctx.engine_steps.append)
         if not _engine_ready(workflow):
             break
+
+
+def advance(engine: Engine, session: Session, instance: ProcessInstance, workflow, item: Item,
+            ctx: RunContext) -> None:
+    """Run engine steps (timers included), compact, save, and mirror the result."""
+    run_engine_steps(workflow, ctx)
     now = CLOCK.now()
     _record_engine_steps(session, instance, item, ctx, now)
     _apply_item_status(engine, session, item, ctx, now)
@@ -219,16 +223,20 @@ def _kind(task_spec) -> str:
 
 def _record_engine_steps(session, instance, item, ctx: RunContext, now: datetime) -> None:
     """The caller's records (the person's step) and the engine steps', in one insert."""
-    rows = ctx.records + [{
-        "task_id": str(task.id), "instance_id": instance.id, "item_id": item.id, "bpmn_id": step_id(task.task_spec),
+    rows = ctx.records + engine_step_rows(instance.id, item.id, ctx, now)
+    if rows:
+        session.execute(TaskRecord.__table__.insert(), rows)
+        seal_records(session, rows)
+
+
+def engine_step_rows(instance_id: int, item_id: int, ctx: RunContext, now: datetime) -> list[dict]:
+    return [{
+        "task_id": str(task.id), "instance_id": instance_id, "item_id": item_id, "bpmn_id": step_id(task.task_spec),
         "name": step_name(task.task_spec), "kind": _kind(task.task_spec), "outcome": "completed",
         "completed_by": None, "completed_at": now, "data": None,
     } for task in ctx.engine_steps
         # SpiffWorkflow's own helper tasks are not steps a user would recognise
         if getattr(task.task_spec, "bpmn_id", None) and not isinstance(task.task_spec, LoopTask)]
-    if rows:
-        session.execute(TaskRecord.__table__.insert(), rows)
-        seal_records(session, rows)
 
 
 def add_history_entry(session: Session, instance_id: int, item_id: int, bpmn_id: str, name: str, kind: str,

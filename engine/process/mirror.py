@@ -46,6 +46,11 @@ def human_tasks(workflow, state=TaskState.READY):
         yield from wf.get_tasks(state=state, manual=True)
 
 
+def open_tasks(workflow) -> dict:
+    """The open (READY) human tasks by id, each once (a subprocess's can be listed twice)."""
+    return {str(t.id): t for t in human_tasks(workflow)}
+
+
 def task_label(task) -> str:
     """Step name, plus the element a multi-instance task works on (e.g. 建章立制：某某制度)."""
     name = step_name(task.task_spec)
@@ -82,7 +87,7 @@ def sync_inbox(session: Session, instance, workflow, item, ctx, now: datetime) -
         existing = {row.id: (row.bpmn_id, row.name, row.signoff) for row in session.execute(
             select(InboxTask.id, InboxTask.bpmn_id, InboxTask.name, InboxTask.signoff)
             .where(InboxTask.instance_id == instance.id))}
-    ready = {str(t.id): t for t in human_tasks(workflow)}
+    ready = open_tasks(workflow)
     gone = [task_id for task_id in existing if task_id not in ready]
     cancelled = []
     if gone:
@@ -96,27 +101,37 @@ def sync_inbox(session: Session, instance, workflow, item, ctx, now: datetime) -
         if cancelled:
             session.execute(insert(TaskRecord), cancelled)
             seal_records(session, cancelled)
+    rows = new_inbox_rows(session, instance.id, [t for task_id, t in ready.items() if task_id not in existing],
+                          item, now)
+    if rows:
+        session.execute(InboxTask.__table__.insert(), rows)  # Core: no ORM bookkeeping for rows nobody reads back here
+    return [r["due_date"] for r in rows], bool(cancelled)
+
+
+def new_inbox_rows(session: Session, instance_id: int, tasks, item: Item, now: datetime) -> list[dict]:
+    """Inbox rows for newly open tasks, each assigned (docs/domain.md) and announced (TaskAssigned)."""
     rows = []
-    for task_id, task in ready.items():
-        if task_id in existing:
-            continue
+    for task in tasks:
         lane = task.task_spec.lane or ""
         reviewed = reviewed_ids(task.task_spec) if is_signoff(task.task_spec) else None
         excluded = excluded_by_review(session, item.id, step_id(task.task_spec), reviewed) \
             if reviewed is not None else frozenset()
         assignee_id, scope_unit_id = assign(session, item, lane, excluded)
-        row = {"id": task_id, "instance_id": instance.id, "item_id": item.id, "bpmn_id": step_id(task.task_spec),
+        row = {"id": str(task.id), "instance_id": instance_id, "item_id": item.id, "bpmn_id": step_id(task.task_spec),
                "name": task_label(task)[:200], "lane_role": lane, "assignee_id": assignee_id,
                "scope_unit_id": scope_unit_id, "form_key": form_key_of(task.task_spec),
                "signoff": is_signoff(task.task_spec), "due_date": due_date_of(task, item), "reminded": None,
                "created_at": now}
         rows.append(row)
-        record(session, TaskAssigned(item.id, task_id, row["name"], lane, assignee_id, row["due_date"].isoformat()))
+        record(session, TaskAssigned(item.id, row["id"], row["name"], lane, assignee_id, row["due_date"].isoformat()))
         if lane == DISCIPLINE:  # a task for 纪检监察 is what 问责 looks like in any process
-            record(session, EscalationRaised(item.id, task_id, row["name"]))
-    if rows:
-        session.execute(InboxTask.__table__.insert(), rows)  # Core: no ORM bookkeeping for rows nobody reads back here
-    return [r["due_date"] for r in rows], bool(cancelled)
+            record(session, EscalationRaised(item.id, row["id"], row["name"]))
+    return rows
+
+
+def timer_rows(instance_id: int, due: dict) -> list[dict]:
+    return [{"instance_id": instance_id, "task_id": task_id, "bpmn_id": bpmn_id, "due_at": moment}
+            for task_id, (bpmn_id, moment) in due.items()]
 
 
 def waiting_timers(workflow) -> dict:
@@ -157,8 +172,7 @@ def sync_timers(session, instance, workflow, before: Mirror | None) -> None:
     # made a long import slower with every item.
     session.execute(delete(Timer).where(Timer.instance_id == instance.id), execution_options={"synchronize_session": False})
     if due:
-        session.execute(insert(Timer), [{"instance_id": instance.id, "task_id": task_id, "bpmn_id": bpmn_id, "due_at": moment}
-                                        for task_id, (bpmn_id, moment) in due.items()])
+        session.execute(Timer.__table__.insert(), timer_rows(instance.id, due))
 
 
 def seal_records(session: Session, rows: list[dict]) -> None:

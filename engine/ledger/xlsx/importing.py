@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.errors import InvalidInput
-from engine.ledger.items import insert_item
+from engine.ledger.items import insert_items
 from engine.ledger.refs import LedgerRefs, Resolved
 from engine.ledger.rounds import find_round
 from engine.ledger.xlsx.sheet import LedgerRow, LedgerSheet, Problem, read_ledger
@@ -128,12 +128,9 @@ def apply_import(engine: Engine, round_ref: str | int, data: bytes, actor: str |
         if plan.role_grants and not allow_role_changes:
             raise RoleChangesUnconfirmed(plan.role_grants)
         refs.materialize()
-        created = []
-        for done, (row, refs_of_row) in enumerate(resolved, start=1):
-            item = insert_item(engine, session, round_, row.item, refs_of_row)
-            created.append({"id": item.id, "number": item.number, "title": item.title})
-            if progress:
-                progress(done, len(resolved))
+        items = insert_items(engine, session, round_, [(row.item, refs_of_row) for row, refs_of_row in resolved],
+                             (lambda done: progress(done, len(resolved))) if progress else None)
+        created = [{"id": item.id, "number": item.number, "title": item.title} for item in items]
         audit.append(session, "ledger.import", "round", round_.id, actor, file_sha256=hashlib.sha256(data).hexdigest(),
                      items=len(created), new_units=plan.new_units, new_people=[p["name"] for p in plan.new_people],
                      role_grants=[{k: g[k] for k in ("name", "unit", "role")} for g in plan.role_grants])
