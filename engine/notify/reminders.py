@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 
 from engine.ledger.lights import BLUE, RED, YELLOW
 from engine.notify.centre import Notification
@@ -29,28 +29,35 @@ def remind(engine: Engine, now: datetime) -> int:
         widest = max([r.due_soon_days for r in rules.values()], default=engine.lights.due_soon_days)
         rows = session.execute(
             select(InboxTask.id, InboxTask.assignee_id, InboxTask.name, InboxTask.due_date, InboxTask.reminded,
-                   Item.id, Item.number, Item.title, Item.round_id)
+                   Item.id.label("item_id"), Item.number, Item.title, Item.round_id)
             .join(Item, Item.id == InboxTask.item_id).join(User, User.id == InboxTask.assignee_id)
             .where(InboxTask.due_date.is_not(None), InboxTask.due_date <= today + timedelta(days=widest),
                    User.active.is_(True),
                    or_(InboxTask.reminded.is_(None), (InboxTask.reminded == BLUE) & (InboxTask.due_date < today)))
         ).all()
-        notes = []
-        for task_id, user_id, step, due, reminded, item_id, number, title, round_id in rows:
-            light = rules[round_id].light(due, STATUS_OPEN, now)
+        wanted: dict[str, list] = {}
+        for row in rows:
+            light = rules[row.round_id].light(row.due_date, STATUS_OPEN, now)
             level = {BLUE: BLUE, YELLOW: YELLOW, RED: YELLOW}.get(light)
-            if level is None or level == reminded:
-                continue  # not yet due soon by its round's window, or within the grace before 黄
-            claimed = session.execute(update(InboxTask).where(
-                InboxTask.id == task_id, or_(InboxTask.reminded.is_(None), InboxTask.reminded != level))
-                .values(reminded=level), execution_options={"synchronize_session": False}).rowcount
-            if not claimed:
-                continue  # another tick told them first
-            text = (f"第{number}号「{title}」的「{step}」已超过期限 {due.isoformat()}，请尽快办理。" if due < today
-                    else f"第{number}号「{title}」的「{step}」将于 {due.isoformat()} 到期。")
-            notes.append({"user_id": user_id, "kind": OVERDUE if level == YELLOW else DUE_SOON, "item_id": item_id,
-                          "task_id": task_id, "text": text, "created_at": now, "read_at": None})
+            if level is not None and level != row.reminded:  # else: not yet due soon, or within the grace before 黄
+                wanted.setdefault(level, []).append(row)
+        notes = []
+        for level, due_rows in wanted.items():
+            for chunk in (due_rows[i:i + 500] for i in range(0, len(due_rows), 500)):
+                # One conditional UPDATE claims a chunk; what another tick told first is not returned.
+                claimed = set(session.execute(InboxTask.__table__.update().where(
+                    InboxTask.id.in_([r.id for r in chunk]),
+                    or_(InboxTask.reminded.is_(None), InboxTask.reminded != level))
+                    .values(reminded=level).returning(InboxTask.id)).scalars())
+                notes += [_note(row, level, today, now) for row in chunk if row.id in claimed]
         if notes:
-            session.add_all([Notification(**n) for n in notes])
+            session.execute(Notification.__table__.insert(), notes)
             queue_for_notifications(session, engine.settings, notes, now)
         return len(notes)
+
+
+def _note(row, level: str, today, now: datetime) -> dict:
+    text = (f"第{row.number}号「{row.title}」的「{row.name}」已超过期限 {row.due_date.isoformat()}，请尽快办理。"
+            if row.due_date < today else f"第{row.number}号「{row.title}」的「{row.name}」将于 {row.due_date.isoformat()} 到期。")
+    return {"user_id": row.assignee_id, "kind": OVERDUE if level == YELLOW else DUE_SOON, "item_id": row.item_id,
+            "task_id": row.id, "text": text, "created_at": now, "read_at": None}

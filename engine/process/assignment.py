@@ -39,9 +39,9 @@ def assign(session: Session, item: Item, lane_role: str, excluded: frozenset[int
         if allowed:
             return allowed[0], None
     elif lane_role != LEADER:
-        holders = _holders(session, lane_role)
-        if not excluded or any(h not in excluded for h in holders):
-            return None, None  # the role's pool: anyone of it may take it (the excluded are refused)
+        # the role's pool: anyone of it may take it (the excluded are refused)
+        if not excluded or any(h not in excluded for h in _holders(session, lane_role)):
+            return None, None
     if lane_role == LEADER:  # the item's own leader did the reviewed work: another 分管领导
         others = [h for h in _holders(session, LEADER) if h not in excluded]
         if others:
