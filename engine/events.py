@@ -141,3 +141,16 @@ def note_closed_tasks(session: Session, task_ids) -> None:
 def closed_tasks(session: Session) -> set[str]:
     return session.info.get(CLOSED_TASKS, set())
 
+
+ACTIVE_PEOPLE = "rectify.active_people"  # session.info: people this unit of work read as active
+
+
+def note_active(session: Session, user_ids) -> None:
+    """Remember people read as active in this unit of work (the assignee just chosen, the item's own people),
+    so that its notifications need not ask again."""
+    session.info.setdefault(ACTIVE_PEOPLE, set()).update(user_ids)
+
+
+def known_active(session: Session) -> set[int]:
+    return session.info.get(ACTIVE_PEOPLE, set())
+

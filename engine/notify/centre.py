@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import ForeignKey, Index, String, Text, func, insert, select, update
+from sqlalchemy import ForeignKey, Index, String, Text, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.errors import NotFound
@@ -31,6 +31,7 @@ from engine.events import (
     TaskAssigned,
     TaskReturned,
     closed_tasks,
+    known_active,
     pending,
 )
 from engine.notify.delivery import queue_for_notifications
@@ -116,7 +117,9 @@ def write_notifications(session: Session, now: datetime, settings=None, actor_id
     messages = _messages(events, returned, items, holders)
     actor = next((e.signer_id for e in returned.values()), actor_id)
     people = {u for u, *_ in messages}
-    active = set(session.execute(select(User.id).where(User.id.in_(people), User.active.is_(True))).scalars()) if people else set()
+    active = people & known_active(session)
+    if people - active:
+        active |= set(session.execute(select(User.id).where(User.id.in_(people - active), User.active.is_(True))).scalars())
     seen, rows = set(), []
     for user_id, kind, item_id, task_id, text in messages:
         if user_id in active and user_id != actor and (user_id, kind, item_id, task_id) not in seen:
@@ -124,7 +127,7 @@ def write_notifications(session: Session, now: datetime, settings=None, actor_id
             rows.append({"user_id": user_id, "kind": kind, "item_id": item_id, "task_id": task_id, "text": text,
                          "created_at": now, "read_at": None})
     if rows:
-        session.execute(insert(Notification), rows)
+        session.execute(Notification.__table__.insert(), rows)
         if settings is not None:  # their e-mails and webhook messages, in the same commit
             queue_for_notifications(session, settings, rows, now)
     return len(rows)

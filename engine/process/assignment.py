@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from engine.events import note_active
 from engine.store.models import LEADER, OFFICE, OFFICER, UNIT_HEAD, InboxTask, Item, RoleGrant, TaskRecord, User
 
 
@@ -18,7 +19,9 @@ HOLDERS = {True: _holders_query(True), False: _holders_query(False)}
 
 
 def _holders(session: Session, role: str, unit_id: int | None = None) -> list[int]:
-    return list(session.execute(HOLDERS[unit_id is not None], {"role": role, "unit_id": unit_id}).scalars())
+    holders = list(session.execute(HOLDERS[unit_id is not None], {"role": role, "unit_id": unit_id}).scalars())
+    note_active(session, holders)
+    return holders
 
 
 def assign(session: Session, item: Item, lane_role: str, excluded: frozenset[int] = frozenset()

@@ -9,8 +9,9 @@ from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.clock import CLOCK, add_months
@@ -167,10 +168,8 @@ def advance(engine: Engine, session: Session, instance: ProcessInstance, workflo
     _record_engine_steps(session, instance, item, ctx, now)
     _apply_item_status(engine, session, item, ctx, now)
     depth, size = compact(workflow)
-    instance.state = engine.processes.dumps(workflow)
-    instance.completed = workflow.is_completed()
-    instance.tree_depth, instance.tree_size = depth, size
-    instance.updated_at = now
+    _save_state(session, instance, state=engine.processes.dumps(workflow), completed=workflow.is_completed(),
+                tree_depth=depth, tree_size=size, updated_at=now)
     new_dues, cancelled = sync_inbox(session, instance, workflow, item, ctx, now)
     sync_timers(session, instance, workflow, ctx.before)
     # A person's step changes which steps are open, so the item's light follows at once; what timers
@@ -192,6 +191,28 @@ def advance(engine: Engine, session: Session, instance: ProcessInstance, workflo
         hook = ON_COMPLETED.get(session.get(ProcessVersion, instance.version_id).process_id)
         if hook is not None:
             hook(engine, session, instance, item)
+
+
+_INSTANCES = ProcessInstance.__table__
+# The save of every step, built once: the new state if the revision is still the one this action read.
+SAVE_STATE = _INSTANCES.update().where(
+    _INSTANCES.c.id == bindparam("instance_id"), _INSTANCES.c.revision == bindparam("read_revision")
+).values({name: bindparam(f"new_{name}") for name in ("state", "completed", "tree_depth", "tree_size", "updated_at",
+                                                       "revision")})
+
+
+def _save_state(session: Session, instance: ProcessInstance, **values) -> None:
+    """Write the instance's new state with a revision check (a second writer of the same instance gets a
+    Conflict), as one Core UPDATE; the object is told the new values as committed, not left dirty."""
+    session.flush()  # a freshly added instance is inserted first
+    revision = instance.revision
+    values["revision"] = revision + 1
+    saved = session.execute(SAVE_STATE, {"instance_id": instance.id, "read_revision": revision,
+                                         **{f"new_{name}": value for name, value in values.items()}}).rowcount
+    if saved != 1:
+        raise Conflict("该事项已被他人同时处理，您的操作未生效，请刷新后重试")
+    for name, value in values.items():
+        set_committed_value(instance, name, value)
 
 
 def _restart_path(engine: Engine, session: Session, instance: ProcessInstance, item: Item) -> None:

@@ -16,7 +16,7 @@ import hmac
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from engine.canonical import GENESIS, canonical_json, digest_of
@@ -74,6 +74,13 @@ def append(session: Session, action: str, object_type: str, object_id: Any, acto
     return append_many(session, [(action, object_type, object_id, actor, details)])[-1]
 
 
+_HEAD = AuditHead.__table__
+MOVE_HEAD = _HEAD.update().where(
+    _HEAD.c.id == 1, _HEAD.c.count == bindparam("seen_count"), _HEAD.c.last_hash == bindparam("seen_hash")
+).values(count=bindparam("new_count"), last_hash=bindparam("new_hash"), keyed_from=bindparam("new_keyed_from"),
+         head_mac=bindparam("new_mac"))
+
+
 def remember_head(session: Session, count: int, last_hash: str, keyed_from: int | None) -> None:
     """The head as this transaction read it (with the rows it works on): the next append then moves it
     with one conditional UPDATE instead of a locking read and a write."""
@@ -93,10 +100,8 @@ def append_many(session: Session, rows: list[tuple[str, str, Any, str | None, di
         # (count and hash unchanged). PostgreSQL re-checks that condition after a concurrent appender
         # commits, so of two only one succeeds; the other takes the locking path below.
         entries, head = _chained(rows, *seen, key, sealed)
-        moved = session.execute(
-            update(AuditHead).where(AuditHead.id == 1, AuditHead.count == seen[0], AuditHead.last_hash == seen[1])
-            .values(count=head[0], last_hash=head[1], keyed_from=head[2], head_mac=head[3]),
-            execution_options={"synchronize_session": False}).rowcount
+        moved = session.execute(MOVE_HEAD, {"seen_count": seen[0], "seen_hash": seen[1], "new_count": head[0],
+                                            "new_hash": head[1], "new_keyed_from": head[2], "new_mac": head[3]}).rowcount
         if moved != 1:
             entries = None
     if entries is None:

@@ -14,7 +14,7 @@ import socket
 from datetime import datetime, timedelta
 from typing import Iterable, Optional
 
-from sqlalchemy import Index, Integer, String, Text, insert, or_, select, update
+from sqlalchemy import Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.events import DomainEvent
@@ -60,6 +60,9 @@ class OutboxEvent(Base):
     __table_args__ = (Index("ix_outbox_pending", "handled_at", "available_at"),)
 
 
+INSERT = OutboxEvent.__table__.insert().returning(OutboxEvent.__table__.c.id, OutboxEvent.__table__.c.handled_at)
+
+
 def write(session: Session, events: Iterable[DomainEvent], needs_handling, now: datetime) -> list[int]:
     """Insert the events in one statement; returns the ids of those a handler must still handle."""
     rows = [{"name": e.name, "item_id": e.item_id or None, "payload": e.payload(), "recorded_at": now,
@@ -67,7 +70,7 @@ def write(session: Session, events: Iterable[DomainEvent], needs_handling, now: 
             for e in events]
     if not rows:
         return []
-    ids = session.execute(insert(OutboxEvent).returning(OutboxEvent.id, OutboxEvent.handled_at), rows).all()
+    ids = session.execute(INSERT, rows).all()
     return [row_id for row_id, handled in ids if handled is None]
 
 
