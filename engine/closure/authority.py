@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sqlalchemy import select
 
 from engine.clock import CLOCK
 from engine.closure.certificates import (
@@ -31,9 +32,10 @@ from engine.closure.certificates import (
     self_signed,
 )
 from engine.closure.signing import body_name_guess, write_folder
-from engine.errors import InvalidInput
+from engine.errors import Conflict, InvalidInput
 from engine.store import audit
 from engine.store.filestore import write_atomically
+from engine.store.models import AuditEntry
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -72,11 +74,27 @@ def authority(engine: Engine, session=None) -> tuple[x509.Certificate, object]:
     (audited in `session` when the caller holds one, so that nothing waits on its own transaction)."""
     folder = _current(engine)
     if folder is None:
+        _refuse_a_second_authority(engine, session)
         return _install(engine, *self_signed(body_name_guess(engine) or "本单位", authority=True), [], "generated", None,
                         session)
     cert = x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes())
     key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
     return cert, key
+
+
+def _refuse_a_second_authority(engine: Engine, session) -> None:
+    """A machine whose instance folder lacks the CA, in a deployment that has one (another machine made or
+    installed it), must not quietly make its own: certificates it issued would not verify on the others."""
+    query = select(AuditEntry.id).where(AuditEntry.action == "authority.install").limit(1)
+    if session is not None:
+        found = session.execute(query).first()
+    else:
+        with engine.db.reading() as reading:
+            found = reading.execute(query).first()
+    if found is not None:
+        raise Conflict(f"本机的实例目录中没有签名证书颁发机构（{authority_dir(engine)}），但本系统已有颁发机构："
+                          "请从第一台机器复制 instance/authority 目录到本机（见 README 的部署一节），"
+                          "或用 rectify signing use-ca 安装同一颁发机构")
 
 
 def use_authority(engine: Engine, cert_path: Path, key_path: Path, chain_paths: tuple[Path, ...] = (),

@@ -137,3 +137,28 @@ def _self_made_certificate() -> str:
     from engine.closure.certificates import self_signed
     cert, _ = self_signed("冒名单位")
     return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_a_second_machine_without_the_authority_refuses_to_make_its_own(engine, item, tmp_path):
+    """Two machines serve one database: the one whose instance folder lacks the CA must not quietly make a
+    second CA (its certificates would not verify against the first's); it says to copy the folder."""
+    import shutil
+    from dataclasses import replace
+
+    from engine import Engine
+    from engine.closure.authority import authority_dir
+    from engine.errors import Conflict
+    from engine.people.directory import add_user
+
+    assert authority_dir(engine).is_dir()  # the first machine issued the item's people their keys
+    second = Engine(replace(engine.settings, instance_path=tmp_path / "second"))
+    try:
+        with pytest.raises(Conflict, match="instance/authority"):
+            add_user(second, "新同事", "财务科", ["责任人"], PASSWORD)
+        with second.db.reading() as session:
+            assert session.execute(select(User.id).where(User.name == "新同事")).first() is None  # nothing half-made
+        shutil.copytree(authority_dir(engine), authority_dir(second))
+        add_user(second, "新同事", "财务科", ["责任人"], PASSWORD)
+        assert ca_pem(second) == ca_pem(engine)
+    finally:
+        second.close()
