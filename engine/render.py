@@ -4,7 +4,10 @@ or a value can never make the renderer read the server's files or call out). Fon
 system (fontconfig): Noto CJK or WenQuanYi, installed by `make run`."""
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -46,16 +49,129 @@ def refusing_fetcher():
     return RefusingFetcher()
 
 
+def lean_fonts() -> None:
+    """Keep WeasyPrint from holding whole font files while it writes a PDF.
+
+    WeasyPrint (62–70) copies the entire font file into each of its Font objects, one per face and size,
+    when it first draws with it, and keeps the copies until the PDF is written: 19–27 MB apiece for the Noto
+    CJK collections, ~140 MB for a document set in three faces at four sizes, whatever its length. It makes
+    the embedded subset from the face itself (HarfBuzz), so the copy is needed only on fallback paths (no
+    HarfBuzz subsetter, variable or colour fonts): there it is now read from the face when asked for. Left
+    as it is if WeasyPrint's Font no longer looks like this."""
+    try:
+        from weasyprint.pdf import fonts
+    except ImportError:  # pragma: no cover
+        return
+    font = fonts.Font
+    if getattr(font, "_lean_fonts", False) or not hasattr(fonts, "get_hb_object_data") or "file_content" in vars(font):
+        return
+    whole, original_init, local = fonts.get_hb_object_data, font.__init__, threading.local()
+
+    def get_hb_object_data(hb_object, *args, **kwargs):
+        if getattr(local, "in_init", False) and not args and not kwargs:
+            return None  # the whole file, in Font.__init__: read later if ever needed
+        return whole(hb_object, *args, **kwargs)
+
+    def init(self, *args, **kwargs):
+        local.in_init = True
+        try:
+            original_init(self, *args, **kwargs)
+        finally:
+            local.in_init = False
+
+    def get_content(self):
+        content = self.__dict__.get("_file_content")
+        return whole(self.hb_face) if content is None else content
+
+    def set_content(self, content):
+        self.__dict__["_file_content"] = content
+
+    original_subset = font.subset
+
+    def subset(self, to_unicode, hinting):
+        glyphs = getattr(_collecting, "glyphs", None)
+        if glyphs is not None and to_unicode:  # see collected_glyphs
+            if self.hash not in glyphs:
+                face = fonts.ffi.gc(fonts.harfbuzz.hb_face_reference(self.hb_face), fonts.harfbuzz.hb_face_destroy)
+                glyphs[self.hash] = SimpleNamespace(hb_face=face, family=self.family, missing={}, to_unicode={},
+                                                    file_content=None)
+            glyphs[self.hash].to_unicode.update(to_unicode)
+            glyphs[self.hash].missing.update(self.missing)
+        return original_subset(self, to_unicode, hinting)
+
+    fonts.get_hb_object_data = get_hb_object_data
+    font.__init__, font.file_content, font.subset = init, property(get_content, set_content), subset
+    font._lean_fonts = True
+
+
+_collecting = threading.local()
+
+
+@contextmanager
+def collected_glyphs():
+    """While open (in this thread), every glyph each PDF written embeds is recorded by font; `union_subsets`
+    then makes one subset of each font holding them all. Documents written one after another and joined
+    (engine/reports/chunked_pdf.py) would otherwise each carry a subset of their own: ~140 KB a CJK font a
+    window, six times the size of the document made at once."""
+    lean_fonts()
+    _collecting.glyphs = glyphs = {}
+    try:
+        yield glyphs
+    finally:
+        _collecting.glyphs = None
+
+
+def union_subsets(glyphs: dict) -> dict[str, tuple[str, bytes]]:
+    """Font name tag (WeasyPrint's hash, the part before + in /BaseFont) → (ttf or otf, one subset with every
+    glyph recorded). Glyph ids are kept as they are in the font (WeasyPrint subsets with RETAIN_GIDS), so it
+    serves every document that embedded a subset of the same font. Empty if HarfBuzz cannot subset here."""
+    from weasyprint.pdf import fonts
+
+    if not (fonts.harfbuzz_subset and fonts.harfbuzz.hb_version_atleast(4, 1, 0)):
+        return {}
+    subsets = {}
+    for tag, face in glyphs.items():
+        fonts.Font._harfbuzz_subset(face, face.to_unicode, False)  # as WeasyPrint does, hinting off
+        if face.file_content:
+            subsets[tag] = ("otf" if face.file_content[:4] == b"OTTO" else "ttf", face.file_content)
+    return subsets
+
+
+def fonts():
+    """A WeasyPrint font configuration, to share between documents laid out one after another (each would
+    otherwise set up its own Pango font map, and pay again for loading and shaping with its fonts)."""
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def document(document_html: str, font_config=None):
+    """Lay HTML out into pages (a WeasyPrint Document), resources refused as for `pdf`."""
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
+
+    lean_fonts()
+    try:
+        return HTML(string=document_html, base_url=None, url_fetcher=refusing_fetcher()).render(font_config=font_config)
+    except FatalURLFetchingError as exc:
+        raise _refused(exc) from exc
+
+
+def _refused(exc) -> EngineError:
+    cause = exc.__cause__
+    return EngineError(str(cause) if isinstance(cause, ResourceRefused) else f"生成 PDF 时无法读取资源：{exc}")
+
+
 def pdf(document_html: str, attachments: dict[str, bytes] | None = None) -> bytes:
     """Render HTML to PDF bytes, with files attached (name → bytes)."""
     from weasyprint import HTML, Attachment
     from weasyprint.urls import FatalURLFetchingError
 
+    lean_fonts()
     fetcher = refusing_fetcher()
     files = [Attachment(string=content, name=name, url_fetcher=fetcher, description=name)
              for name, content in (attachments or {}).items()]
     try:
         return HTML(string=document_html, base_url=None, url_fetcher=fetcher).write_pdf(attachments=files)
     except FatalURLFetchingError as exc:
-        cause = exc.__cause__
-        raise EngineError(str(cause) if isinstance(cause, ResourceRefused) else f"生成 PDF 时无法读取资源：{exc}") from exc
+        raise _refused(exc) from exc

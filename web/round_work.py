@@ -37,7 +37,8 @@ def _download(name: str, data: bytes, kind: str):
 def upward(round_id, kind):
     if kind not in UPWARD_FORMATS:
         abort(404)
-    return _download(*upward_report_for(engine(), current_user.id, round_id, kind), kind)
+    name, document = upward_report_for(engine(), current_user.id, round_id, kind)
+    return send_file(document, as_attachment=True, download_name=name, mimetype=MIMETYPES[kind])  # closed when sent
 
 
 @bp.get("/rounds/<int:round_id>/lists.xlsx")

@@ -224,5 +224,5 @@ def report_page(round_id):
 @bp.get("/rounds/<int:round_id>/report.pdf")
 @login_required
 def report_pdf(round_id):
-    name, data = report_pdf_for(engine(), current_user.id, round_id)
-    return send_file(BytesIO(data), as_attachment=True, download_name=name, mimetype="application/pdf")
+    name, pdf = report_pdf_for(engine(), current_user.id, round_id)
+    return send_file(pdf, as_attachment=True, download_name=name, mimetype="application/pdf")  # closed when sent

@@ -5,7 +5,8 @@ the round's work records (整改工作记录) and its 回头看 (everyone who ma
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from io import BytesIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from engine.access.items import require_role, viewer
 from engine.access.rounds import EXPORTERS, MANAGERS, permissions
@@ -14,20 +15,21 @@ from engine.ledger.activities import ACTIVITY_KINDS, activity_figures, add_activ
 from engine.ledger.lookbacks import DEFAULT_DAYS, lookback_campaigns, start_lookback
 from engine.ledger.rounds import find_round, round_view
 from engine.ledger.xlsx.lists import export_lists
-from engine.reports.upward import render_upward_docx, render_upward_pdf, upward_report
+from engine.reports.upward import render_upward_docx, upward_pdf_file, upward_report
 
 if TYPE_CHECKING:
     from engine.core import Engine
 
-UPWARD_FORMATS = {"pdf": render_upward_pdf, "docx": render_upward_docx}
+# Each a file object to stream and close: the PDF is laid out a window at a time into a temporary file.
+UPWARD_FORMATS = {"pdf": upward_pdf_file, "docx": lambda report: BytesIO(render_upward_docx(report))}
 
 
 def _today(engine: Engine) -> str:
     return engine.lights.local_date(engine.clock.now()).isoformat()
 
 
-def upward_report_for(engine: Engine, user_id: int, round_id: int, kind: str) -> tuple[str, bytes]:
-    """(file name, bytes) of the 整改情况报告 as .pdf or .docx."""
+def upward_report_for(engine: Engine, user_id: int, round_id: int, kind: str) -> tuple[str, BinaryIO]:
+    """(file name, file object) of the 整改情况报告 as .pdf or .docx."""
     with engine.db.reading() as session:
         require_role(session, user_id, *EXPORTERS)
         report = upward_report(engine, round_id)

@@ -11,7 +11,7 @@ SHA-256 (`uploads/`); the confirmation names it by that hash and the import plan
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy import case, func, select
 
@@ -23,7 +23,7 @@ from engine.ledger.xlsx.export import export_ledger
 from engine.ledger.xlsx.importing import LedgerRefused, RoleChangesUnconfirmed, preview_import
 from engine.ledger.xlsx.jobs import get_job, queue_import
 from engine.reports.dashboard import dashboard
-from engine.reports.progress import progress_report, render_progress_html, render_progress_pdf
+from engine.reports.progress import progress_pdf_file, progress_report, render_progress_html
 from engine.store.models import (
     ADMIN,
     DISCIPLINE,
@@ -229,9 +229,10 @@ def report_for(engine: Engine, user_id: int, round_id: int) -> dict:
     return {"report": report, "html": render_progress_html(report)}
 
 
-def report_pdf_for(engine: Engine, user_id: int, round_id: int) -> tuple[str, bytes]:
-    """(file name, PDF bytes) of the public progress report."""
+def report_pdf_for(engine: Engine, user_id: int, round_id: int) -> tuple[str, BinaryIO]:
+    """(file name, PDF) of the public progress report: a rewound temporary file, to stream and close (a
+    2,000-item round's report is laid out a window at a time, never held whole in memory)."""
     with engine.db.reading() as session:
         viewer(session, user_id)
         report = progress_report(engine, round_id)
-    return f"{report['round']['name']}-整改进展情况公布.pdf", render_progress_pdf(report)
+    return f"{report['round']['name']}-整改进展情况公布.pdf", progress_pdf_file(report)

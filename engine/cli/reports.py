@@ -10,14 +10,24 @@ from engine.cli.ledger import rounds
 from engine.errors import InvalidInput
 from engine.ledger.rounds import update_round_report_text
 from engine.reports.dashboard import dashboard as dashboard_figures
-from engine.reports.progress import progress_report, render_progress_html, render_progress_pdf
-from engine.reports.upward import render_upward_docx, render_upward_pdf, upward_report
+from engine.reports.progress import progress_report, render_progress_html, write_progress_pdf
+from engine.reports.upward import render_upward_docx, upward_report, write_upward_pdf
 
 
 def _text_option(value: str | None, path: Path | None, option: str) -> str | None:
     if value is not None and path is not None:
         raise InvalidInput(f"--{option} 与 --{option}-file 只能给出一个")
     return path.read_text(encoding="utf-8") if path is not None else value
+
+
+def _write(out: Path, write) -> None:
+    """Write a PDF to `out` as it is made (never whole in memory); nothing is left behind if making it fails."""
+    try:
+        with out.open("wb") as file:
+            write(file)
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
 
 
 @rounds.command("report-text")
@@ -85,7 +95,7 @@ def report_progress(ctx, round_name, out, as_html, as_json):
     if as_html:
         out.write_text(render_progress_html(values), encoding="utf-8")
     else:
-        out.write_bytes(render_progress_pdf(values))
+        _write(out, lambda file: write_progress_pdf(values, file))
     counts = values["counts"]
     emit({"id": values["round"]["id"], "round": values["round"]["name"], "file": str(out),
           "format": "html" if as_html else "pdf", "counts": counts}, as_json,
@@ -142,7 +152,10 @@ def report_upward(ctx, round_name, out, as_json):
     if kind not in ("pdf", "docx"):
         raise InvalidInput(f"输出文件应以 .pdf 或 .docx 结尾：{out.name}")
     values = upward_report(ctx.engine(), round_name)
-    out.write_bytes(render_upward_pdf(values) if kind == "pdf" else render_upward_docx(values))
+    if kind == "pdf":
+        _write(out, lambda file: write_upward_pdf(values, file))
+    else:
+        out.write_bytes(render_upward_docx(values))
     emit({"id": values["round"]["id"], "round": values["round"]["name"], "file": str(out), "format": kind,
           "counts": values["counts"]}, as_json,
          lambda r: f"已生成 {r['file']}：问题 {r['counts']['problems']} 个（已完成整改 {r['counts']['closed']} 个），"

@@ -8,7 +8,9 @@ Left out of GB/T 9704: the 22 × 28 character grid (exact line spacing gives the
 alternating right/left on odd/even pages (here centred), the letterhead and 版记 (the office adds them)."""
 from __future__ import annotations
 
+import copy
 import re
+import zipfile
 from io import BytesIO
 
 from docx import Document
@@ -20,6 +22,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import nsdecls, qn
 from docx.oxml.parser import parse_xml
 from docx.shared import Mm, Pt
+from docx.table import _Cell
 from lxml import etree
 
 TITLE_FONT = "方正小标宋简体"
@@ -33,6 +36,7 @@ FALLBACKS = {TITLE_FONT: "宋体", BODY_FONT: "仿宋", HEADING2_FONT: "楷体"}
 BODY_SIZE = 16  # 三号
 LINE = Pt(28.9)  # exactly: 22 lines fill the 225 mm text block
 TEXT_WIDTH = Mm(210 - 28 - 26)
+STREAM_ROWS = 200  # a longer table is written row by row when the file is saved (see _table)
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
@@ -124,12 +128,29 @@ def _paragraphs(doc, text, style=None, font: str = BODY_FONT, size: float | None
             run.font.size = Pt(size) if size else None
 
 
-def _table(doc, block: dict) -> None:
+def _fill_row(table, tr, texts: list[str], style_id: str, header: bool) -> None:
+    for tc, text in zip(tr.tc_lst, texts):
+        cell = _Cell(tc, table)
+        cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+        paragraph = cell.paragraphs[0]
+        paragraph._p.style = style_id
+        if header:  # bold, centred
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _run(paragraph, text, bold=header or None)
+
+
+def _table(doc, block: dict, deferred: list) -> None:
+    """A Word table. Linear in its rows, which python-docx's conveniences are not (row.cells and column.cells
+    rebuild the whole grid on every call; paragraph.style = … scans every style for the default): cells are
+    reached through the XML rows and the style's id looked up once. Beyond STREAM_ROWS rows, only an empty
+    row is kept as a pattern and the rows are written out when the file is saved (`_save`), so a 2,000-row
+    table never stands in memory as some 400,000 XML elements."""
     columns = [clean(c) for c in block.get("columns") or []] or ["（无）"]
     if block.get("caption"):
         _run(doc.add_paragraph(style="Caption"), block["caption"], HEADING1_FONT)
     rows = [list(r) + [""] * (len(columns) - len(r)) for r in block.get("rows") or []]
-    table = doc.add_table(rows=1 + max(len(rows), 1), cols=len(columns))
+    streamed = len(rows) > STREAM_ROWS
+    table = doc.add_table(rows=1 + (1 if streamed else max(len(rows), 1)), cols=len(columns))
     table.style, table.alignment, table.autofit = doc.styles["Table Grid"], WD_TABLE_ALIGNMENT.CENTER, False
     weights = block.get("widths") or [1] * len(columns)
     weights = [float(w or 1) for w in (list(weights) + [1] * len(columns))[: len(columns)]]
@@ -137,22 +158,57 @@ def _table(doc, block: dict) -> None:
     # Word reads each cell's width, LibreOffice the grid's: set both, before merging the empty-table row.
     for i, column in enumerate(table.columns):
         column.width = widths[i]
-        for cell in column.cells:
-            cell.width = widths[i]
+    for tr in table._tbl.tr_lst:
+        for i, tc in enumerate(tr.tc_lst):
+            _Cell(tc, table).width = widths[i]
     table.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))  # the header repeats on every page
-    for index, (row, texts) in enumerate(zip(table.rows, [columns, *rows])):
-        for cell, text in zip(row.cells, texts):
-            cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
-            paragraph = cell.paragraphs[0]
-            paragraph.style = doc.styles["Table Text"]
-            if index == 0:  # the header: bold, centred
-                paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
-            _run(paragraph, text, bold=index == 0 or None)
-    if not rows:
+    style_id = doc.part.get_style_id(doc.styles["Table Text"], WD_STYLE_TYPE.PARAGRAPH)
+    if streamed:
+        pattern = table._tbl.tr_lst[1]
+        table._tbl.remove(pattern)
+        table._tbl.append(etree.Comment(f"rows {len(deferred)}"))  # where `_save` writes them
+        deferred.append((table, pattern, rows, style_id))
+        rows = []
+    for index, (tr, texts) in enumerate(zip(table._tbl.tr_lst, [columns, *rows])):
+        _fill_row(table, tr, texts, style_id, header=index == 0)
+    if not rows and not streamed:
         cell = table.cell(1, 0).merge(table.cell(1, len(columns) - 1))
         cell.paragraphs[0].style = doc.styles["Table Text"]
         cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
         _run(cell.paragraphs[0], "（无）")
+
+
+def _row_xml(table, pattern, texts: list[str], style_id: str) -> bytes:
+    """One row as the XML it would have inside the document (its namespace declarations are the root's)."""
+    tr = copy.deepcopy(pattern)
+    _fill_row(table, tr, texts, style_id, header=False)
+    head, tail = etree.tostring(tr, encoding="UTF-8").split(b">", 1)
+    return re.sub(rb' xmlns:\w+="[^"]*"', b"", head) + b">" + tail
+
+
+def _save(out, deferred: list) -> bytes:
+    """The .docx bytes, the deferred table rows written into word/document.xml as it is compressed."""
+    skeleton = BytesIO()
+    out.save(skeleton)
+    if not deferred:
+        return skeleton.getvalue()
+    result = BytesIO()
+    with zipfile.ZipFile(skeleton) as source, zipfile.ZipFile(result, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            if info.filename != "word/document.xml":
+                target.writestr(info, source.read(info.filename), zipfile.ZIP_DEFLATED)
+                continue
+            pieces = re.split(rb"<!--rows (\d+)-->", source.read(info.filename))
+            entry = zipfile.ZipInfo(info.filename, info.date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with target.open(entry, "w") as xml:
+                xml.write(pieces[0])
+                for index, following in zip(pieces[1::2], pieces[2::2]):
+                    table, pattern, rows, style_id = deferred[int(index)]
+                    for texts in rows:
+                        xml.write(_row_xml(table, pattern, texts, style_id))
+                    xml.write(following)
+    return result.getvalue()
 
 
 def _page_number(section) -> None:
@@ -172,7 +228,7 @@ def _width(text: str) -> float:
 def document_docx(doc: dict) -> bytes:
     """The .docx bytes of a formal document: title_lines, recipient, opening, sections (heading and blocks of
     kind paragraph / subheading / table), issuer, date and an optional footer_note — see the module's docs."""
-    out = Document()
+    out, deferred = Document(), []
     _setup(out)
     title = out.add_paragraph(style="Title")
     for i, line in enumerate(doc.get("title_lines") or []):
@@ -190,7 +246,7 @@ def document_docx(doc: dict) -> bytes:
         for block in section.get("blocks") or []:
             kind = block.get("kind")
             if kind == "table":
-                _table(out, block)
+                _table(out, block, deferred)
             elif kind == "subheading":
                 _paragraphs(out, block.get("text"), "Heading 2", HEADING2_FONT)
             else:
@@ -211,6 +267,4 @@ def document_docx(doc: dict) -> bytes:
     _page_number(out.sections[0])
     props = out.core_properties
     props.title, props.author, props.comments = clean("".join(doc.get("title_lines") or [])), issuer, ""
-    buffer = BytesIO()
-    out.save(buffer)
-    return buffer.getvalue()
+    return _save(out, deferred)

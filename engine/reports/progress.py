@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO, Iterable
 
 from sqlalchemy import select
 
@@ -41,6 +41,7 @@ from engine.ledger.rounds import find_round, issuer_of, round_view
 from engine.process.bpmn import step_id
 from engine.process.deploy import all_task_specs
 from engine.process.instances import version_spec
+from engine.reports.chunked_pdf import pdf_bytes, pdf_file, write_chunked_pdf
 from engine.store.models import DISCIPLINE, STATUS_CLOSED, STATUS_WITHDRAWN, Item, Round
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def split_accountability(engine: Engine, session, records: dict[int, list[dict]]
     return public, accountability
 
 
-def _aspects(items: list[Item], records, running) -> tuple[list[dict], dict]:
+def _aspects(items: Iterable[Item], records, running) -> tuple[list[dict], dict]:
     groups: dict[int | None, dict] = {}
     counts = {"published": 0, COMPLETED: 0, OBSERVING: 0, IN_PROGRESS: 0}
     for item in items:
@@ -222,12 +223,13 @@ def progress_report(engine: Engine, round_ref: str | int) -> dict:
     """The report of a round as plain values, ready for the template (or any other rendering)."""
     with engine.db.reading() as session:
         round_ = find_round(session, round_ref)
+        records, _ = split_accountability(engine, session, work_records(session, round_.id))
+        running = running_items(session, round_.id)
+        # Streamed in batches: each item is made into the report's plain values and let go.
         items = session.execute(
             select(Item).where(Item.round_id == round_.id, Item.publish.is_(True), Item.status != STATUS_WITHDRAWN)
             .order_by(Item.id)
-            .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
-        records, _ = split_accountability(engine, session, work_records(session, round_.id))
-        running = running_items(session, round_.id)
+            .options(*ITEM_LOAD_OPTIONS).execution_options(yield_per=500)).scalars()
         aspects, counts = _aspects(items, records, running)
         day = round_.report_date or engine.lights.local_date(CLOCK.now())
         issuer = issuer_of(round_)
@@ -252,11 +254,47 @@ def progress_report(engine: Engine, round_ref: str | int) -> dict:
         }
 
 
+# Problems a window of the PDF lays out at once (engine/reports/chunked_pdf.py): ~40 pages, ~30 MB of layout.
+PDF_CHUNK = 200
+
+
+def progress_units(report: dict) -> list[dict]:
+    """The report as the flat list of units the template lays out: title, paragraphs, headings, problems
+    (a heading and its text, never apart) and the ending (contact, issuer and date)."""
+    units = [{"kind": "title", "lines": report["title_lines"]}, {"kind": "p", "text": report["opening"]}]
+    for section in report["sections"]:
+        units.append({"kind": "h2", "text": section["heading"]})
+        units += [{"kind": "p", "text": text} for text in section["paragraphs"]]
+        for aspect in section["aspects"]:
+            units.append({"kind": "h3", "text": aspect["heading"]})
+            units += [{"kind": "problem", "heading": p["heading"],
+                       "text": p["done"] + (p["accountability"] or "") + p["status_sentence"]}
+                      for p in aspect["problems"]]
+    return units + [{"kind": "ending"}]
+
+
+def _window_html(report: dict):
+    def window(units: list[dict], first_unit: int, first_page: int) -> str:
+        return render.html("progress_report.html", **report, units=units, first_unit=first_unit, first_page=first_page)
+    return window
+
+
 def render_progress_html(report: dict) -> str:
     """The report as a standalone HTML page (print styles give the PDF its pages)."""
-    return render.html("progress_report.html", **report)
+    return _window_html(report)(progress_units(report), 0, 1)
 
 
-def render_progress_pdf(report: dict) -> bytes:
-    """The report as an A4 PDF with page numbers."""
-    return render.pdf(render_progress_html(report))
+def write_progress_pdf(report: dict, target: BinaryIO, chunk: int = PDF_CHUNK) -> int:
+    """The report as an A4 PDF with page numbers, written to a file, laid out `chunk` problems at a time
+    so that memory stays bounded however long the round. Returns the number of pages."""
+    return write_chunked_pdf(progress_units(report), _window_html(report), target, chunk)
+
+
+def progress_pdf_file(report: dict, chunk: int = PDF_CHUNK) -> BinaryIO:
+    """The same PDF in a rewound anonymous temporary file (to stream as a web response, then close)."""
+    return pdf_file(progress_units(report), _window_html(report), chunk)
+
+
+def render_progress_pdf(report: dict, chunk: int = PDF_CHUNK) -> bytes:
+    """The same PDF as bytes."""
+    return pdf_bytes(progress_units(report), _window_html(report), chunk)

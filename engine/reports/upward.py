@@ -17,9 +17,9 @@ sub-headings and tables, 落款), rendered to PDF by engine/templates/official_d
 """
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, namedtuple
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy import func, select
 
@@ -39,6 +39,7 @@ from engine.ledger.round_facts import (
 from engine.ledger.rounds import find_round, issuer_of, round_view
 from engine.ledger.supervision import notices
 from engine.ledger.talks import talks_about
+from engine.reports.chunked_pdf import pdf_bytes, pdf_file, write_chunked_pdf
 from engine.reports.progress import (
     aspect_title,
     chinese_date,
@@ -56,6 +57,8 @@ from engine.store.models import STATUS_CLOSED, STATUS_OPEN, STATUS_WITHDRAWN, Ev
 if TYPE_CHECKING:
     from engine.core import Engine
 
+ITEM_BATCH = 500  # items loaded at a time
+Listed = namedtuple("Listed", "id number title")  # what the later tables need of each item
 ACCOUNTABILITY_FIELDS = (("measures", "问责措施"), ("handling", "处理意见"), ("handled_on", "处理日期"))
 
 
@@ -85,7 +88,7 @@ def _evidence_counts(session, round_id: int) -> dict[int, int]:
         .group_by(EvidenceFile.item_id)).all())
 
 
-def _accountability_rows(items: list[Item], accountability: dict[int, list[dict]], local_date) -> list[list[str]]:
+def _accountability_rows(items: list[Listed], accountability: dict[int, list[dict]], local_date) -> list[list[str]]:
     rows = []
     for item in items:
         for record in accountability.get(item.id, []):
@@ -106,7 +109,7 @@ def _notice_rows(session, round_id: int, today, local_date) -> list[list[str]]:
     return rows
 
 
-def _talk_rows(session, items: list[Item]) -> list[list[str]]:
+def _talk_rows(session, items: list[Listed]) -> list[list[str]]:
     """Every 约谈 about the round's problems, once (a talk about several problems names them all)."""
     numbers = {i.id: i.number for i in items}
     talks: dict[int, dict] = {}
@@ -139,8 +142,10 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
     today = engine.lights.local_date(now)
     with engine.db.reading() as session:
         round_ = find_round(session, round_ref)
+        # Streamed in batches: only the few fields the later tables need are kept of each item.
         items = session.execute(select(Item).where(Item.round_id == round_.id).order_by(Item.id)
-                                .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
+                                .options(*ITEM_LOAD_OPTIONS).execution_options(yield_per=ITEM_BATCH)).scalars()
+        listed: list[Listed] = []
         records, accountability = split_accountability(engine, session, work_records(session, round_.id))
         running, steps = running_items(session, round_.id), open_steps(session, round_.id)
         signers, evidence = _signers(session, round_.id), _evidence_counts(session, round_.id)
@@ -152,6 +157,7 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
         aspect_order: dict[str, int] = {}
         open_rows, statuses = [], Counter()
         for n, item in enumerate(items, start=1):
+            listed.append(Listed(item.id, item.number, item.title))
             status = status_text(item.status, under_observation(item, running))
             statuses[status] += 1
             aspect = aspect_title(item.aspect.title) if item.aspect else "其他问题"
@@ -186,8 +192,8 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
                                               "销号日期", "签字"], problems_by_aspect[aspect], [5, 13, 11, 24, 13, 7, 13, 14]))
         done = statuses[status_text(STATUS_CLOSED, False)] + statuses[status_text(STATUS_CLOSED, True)]
         withdrawn = statuses[status_text(STATUS_WITHDRAWN, False)]
-        summary = (f"截至{chinese_date(today)}，反馈的{len(items)}个问题中，已完成整改{done}个，"
-                   f"正在整改{len(items) - done - withdrawn}个" + (f"，经批准撤销{withdrawn}个。" if withdrawn else "。"))
+        summary = (f"截至{chinese_date(today)}，反馈的{len(listed)}个问题中，已完成整改{done}个，"
+                   f"正在整改{len(listed) - done - withdrawn}个" + (f"，经批准撤销{withdrawn}个。" if withdrawn else "。"))
         sections = [
             ("整改工作总体情况", overview),
             ("问题整改情况", [_paragraph(summary), *problem_blocks]),
@@ -195,13 +201,13 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
                 [str(n), r["title"], r["doc_number"], r["issued_on"], r["kind"], r["source"]]
                 for n, r in enumerate(rule_rows(session, round_.id), start=1)], [6, 36, 20, 14, 10, 14])]),
             ("问责情况", [_table("", ["序号", "问题序号", "问题", "环节", "问责措施及处理", "办理人", "日期"],
-                                 _accountability_rows(items, accountability, engine.lights.local_date),
+                                 _accountability_rows(listed, accountability, engine.lights.local_date),
                                  [5, 7, 20, 10, 34, 10, 14])]),
             ("督办情况", [_table("", ["序号", "发出日期", "督办要求", "涉及问题", "回复期限", "回复情况"],
                                  _notice_rows(session, round_.id, today, engine.lights.local_date),
                                  [5, 12, 28, 20, 12, 23])]),
             ("约谈和提醒谈话", [_table("", ["序号", "日期", "类型", "谈话对象", "涉及问题", "谈话情况"],
-                                      _talk_rows(session, items), [5, 12, 10, 14, 22, 37])]),
+                                      _talk_rows(session, listed), [5, 12, 10, 14, 22, 37])]),
             ("尚未完成整改的问题", [_table("", ["序号", "问题", "责任单位", "原因或进展", "整改时限", "计划完成", "灯色"],
                                         open_rows, [5, 22, 14, 29, 11, 11, 8])]),
             ("经批准的延期和调整", [_table("", ["序号", "问题", "变更", "理由", "批准人", "批准日期"],
@@ -218,22 +224,65 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
             "sections": [{"heading": f"{chinese_number(n)}、{title}", "blocks": blocks}
                          for n, (title, blocks) in enumerate([s for s in sections if s[1]], start=1)],
             "issuer": issuer, "date": chinese_date(day),
-            "counts": {"problems": len(items), "closed": done, "open": len(items) - done - withdrawn, "withdrawn": withdrawn,
+            "counts": {"problems": len(listed), "closed": done, "open": len(listed) - done - withdrawn, "withdrawn": withdrawn,
                        "accountability": sum(len(v) for v in accountability.values())},
         }
 
 
+# Units (mostly table rows) a window of the PDF lays out at once (engine/reports/chunked_pdf.py).
+PDF_CHUNK = 150
+
+
+def document_units(doc: dict) -> tuple[list[dict], list[dict]]:
+    """A formal document as the flat list of units official_document.html lays out, and its tables (a row
+    unit names its table): title, 主送, paragraphs, headings, table captions and rows, 落款, note."""
+    units, tables = [{"kind": "title", "lines": doc["title_lines"]}], []
+    units += [{"kind": kind, "text": doc[key]} for kind, key in (("recipient", "recipient"), ("p", "opening")) if doc.get(key)]
+    for section in doc["sections"]:
+        units.append({"kind": "h2", "text": section["heading"]})
+        for block in section["blocks"]:
+            if block["kind"] == "table":
+                units += [{"kind": "caption", "text": block["caption"]}] if block["caption"] else []
+                tables.append(block)
+                units += [{"kind": "row", "table": len(tables) - 1, "cells": row} for row in block["rows"]] or [
+                    {"kind": "row", "table": len(tables) - 1, "cells": None}]
+            else:
+                units.append({"kind": "h3" if block["kind"] == "subheading" else "p", "text": block["text"]})
+    units.append({"kind": "ending"})
+    return units + ([{"kind": "note", "text": doc["footer_note"]}] if doc.get("footer_note") else []), tables
+
+
+def _window_html(doc: dict, tables: list[dict]):
+    def window(units: list[dict], first_unit: int, first_page: int) -> str:
+        return render.html("official_document.html", doc=doc, tables=tables, units=units, first_unit=first_unit,
+                           first_page=first_page)
+    return window
+
+
 def render_upward_html(report: dict) -> str:
-    return render.html("official_document.html", doc=report)
+    units, tables = document_units(report)
+    return _window_html(report, tables)(units, 0, 1)
 
 
-def render_upward_pdf(report: dict) -> bytes:
-    """A4, 公文 layout, page numbers."""
-    return render.pdf(render_upward_html(report))
+def write_upward_pdf(report: dict, target: BinaryIO, chunk: int = PDF_CHUNK) -> int:
+    """A4, 公文 layout, page numbers, written to a file `chunk` units at a time (bounded memory). Returns the pages."""
+    units, tables = document_units(report)
+    return write_chunked_pdf(units, _window_html(report, tables), target, chunk)
+
+
+def upward_pdf_file(report: dict, chunk: int = PDF_CHUNK) -> BinaryIO:
+    """The same PDF in a rewound anonymous temporary file (to stream as a web response, then close)."""
+    units, tables = document_units(report)
+    return pdf_file(units, _window_html(report, tables), chunk)
+
+
+def render_upward_pdf(report: dict, chunk: int = PDF_CHUNK) -> bytes:
+    """The same PDF as bytes."""
+    units, tables = document_units(report)
+    return pdf_bytes(units, _window_html(report, tables), chunk)
 
 
 def render_upward_docx(report: dict) -> bytes:
     from engine.reports.docx import document_docx
 
     return document_docx(report)
-
