@@ -23,7 +23,9 @@ def refresh_light(engine: Engine, session: Session, item: Item, now: datetime, d
     date of its open tasks, when the caller knows it), by its round's thresholds."""
     if due is _ASK:
         due = session.execute(select(func.min(InboxTask.due_date)).where(InboxTask.item_id == item.id)).scalar()
-    item.light = engine.lights.for_round(item.round).item_light(item.deadline, item.status, now, due)
+    light = engine.lights.for_round(item.round).item_light(item.deadline, item.status, now, due)
+    if item.light != light:  # unchanged, the item stays clean and the save flushes nothing
+        item.light = light
 
 
 def relight_items(engine: Engine, session: Session, moment: datetime, round_id: int | None = None) -> dict[str, int]:

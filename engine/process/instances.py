@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
@@ -204,7 +204,9 @@ SAVE_STATE = _INSTANCES.update().where(
 def _save_state(session: Session, instance: ProcessInstance, **values) -> None:
     """Write the instance's new state with a revision check (a second writer of the same instance gets a
     Conflict), as one Core UPDATE; the object is told the new values as committed, not left dirty."""
-    session.flush()  # a freshly added instance is inserted first
+    state = inspect(instance)
+    if state.pending or state.modified:
+        session.flush()  # a freshly added instance is inserted, a migrated one's new version written, first
     revision = instance.revision
     values["revision"] = revision + 1
     saved = session.execute(SAVE_STATE, {"instance_id": instance.id, "read_revision": revision,
