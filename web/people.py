@@ -27,7 +27,8 @@ def _values(keys) -> dict[str, str]:
 
 
 def _list_page(values: dict, errors: dict, message: str | None = None, status: int = 200):
-    data = people_for(engine(), current_user.id, request.args.get("q", ""))
+    page = request.args.get("page", "")
+    data = people_for(engine(), current_user.id, request.args.get("q", ""), int(page) if page.isdigit() else 1)
     return render_template("admin/users.html", data=data, values=values, errors=errors, message=message), status
 
 

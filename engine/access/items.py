@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.closure.records import closure_pending, item_closure_documents
@@ -19,6 +19,7 @@ from engine.ledger.items import (
     set_public_accountability,
     visible_items,
 )
+from engine.ledger.search import matching_items
 from engine.ledger.supervision import issue_notice
 from engine.ledger.talks import KINDS as TALK_KINDS
 from engine.ledger.talks import RECORDERS as TALK_RECORDERS
@@ -187,11 +188,7 @@ def items_for(engine: Engine, user_id: int, filters: ItemFilter, page_size: int 
                                 Item.deadline < engine.lights.local_date(engine.clock.now()))
         text = (filters.search or "").strip()
         if text:
-            pattern = f"%{escape_like(text)}%"
-            query = query.where(or_(
-                Item.title.like(pattern, escape="\\"), Item.description.like(pattern, escape="\\"), Item.number == text,
-                Item.unit_id.in_(select(Unit.id).where(Unit.name.like(pattern, escape="\\"))),
-                Item.person_id.in_(select(User.id).where(User.name.like(pattern, escape="\\")))))
+            query = query.where(matching_items(text, postgres=not engine.db.is_sqlite))
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         pages = max(1, -(-total // page_size))
         number = min(max(1, filters.page), pages)
@@ -203,24 +200,22 @@ def items_for(engine: Engine, user_id: int, filters: ItemFilter, page_size: int 
                 "pages": pages, "page_size": page_size}
 
 
-def escape_like(text: str) -> str:
-    """A search text matched literally by LIKE (its % and _ are not wildcards)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def filter_choices(engine: Engine, user_id: int) -> dict:
     """Rounds, aspects and units to offer in the item filters."""
     with engine.db.reading() as session:
         user = viewer(session, user_id)
-        units = session.execute(select(Unit).order_by(Unit.name)).scalars().all()
-        if not user.sees_all_units:
-            units = [u for u in units if u.id == user.unit_id]
+        units = select(Unit).order_by(Unit.name)
+        units = session.execute(units if user.sees_all_units else units.where(Unit.id == user.unit_id)).scalars().all()
         return {
-            "rounds": [{"id": r.id, "name": r.name} for r in session.execute(select(Round).order_by(Round.id)).scalars()],
+            "rounds": round_choices(session),
             "aspects": [{"id": a.id, "round_id": a.round_id, "title": a.title}
                         for a in session.execute(select(Aspect).order_by(Aspect.round_id, Aspect.position)).scalars()],
             "units": [{"id": u.id, "name": u.name} for u in units],
         }
+
+
+def round_choices(session: Session) -> list[dict]:
+    return [{"id": r_id, "name": name} for r_id, name in session.execute(select(Round.id, Round.name).order_by(Round.id))]
 
 
 def items_page_for(engine: Engine, user_id: int, filters: ItemFilter) -> dict:
@@ -233,8 +228,8 @@ def items_page_for(engine: Engine, user_id: int, filters: ItemFilter) -> dict:
 
 def inbox_page_for(engine: Engine, user_id: int, filters: InboxFilter) -> dict:
     """我的待办: one page of the user's open tasks, with the choices for the filters — one session."""
-    with engine.db.reading():
-        return {"result": inbox(engine, user_id, filters), "choices": filter_choices(engine, user_id)}
+    with engine.db.reading() as session:  # the inbox filters by round only: no list of units and aspects
+        return {"result": inbox(engine, user_id, filters), "choices": {"rounds": round_choices(session)}}
 
 
 def set_public_accountability_for(engine: Engine, item_id: int, user_id: int, text: str) -> dict:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from engine.clock import CLOCK
 from engine.errors import InvalidInput, NotFound
+from engine.ledger import indexes as _indexes  # noqa: F401  (declares migration 0023's indexes on the model)
 from engine.ledger.lights import LIGHT_TEXT
 from engine.ledger.refs import LedgerRefs, Resolved
 from engine.ledger.rounds import find_round

@@ -20,7 +20,7 @@ from engine.ledger.round_facts import current_step, earliest_dues, open_steps, r
 from engine.ledger.rounds import find_round, round_view, upward_due
 from engine.ledger.supervision import supervision_figures
 from engine.reports.round_work import lookback_results, rule_rows
-from engine.reports.trend import round_trend
+from engine.reports.trend import as_date, local_day, round_trend
 from engine.store.models import CATEGORIES, STATUS_CLOSED, STATUS_OPEN, STATUS_WITHDRAWN, InboxTask, Item, Round, Unit
 
 if TYPE_CHECKING:
@@ -57,9 +57,17 @@ def _counts(session, round_id, today: date, group_by=None) -> list[tuple]:
         query = select(func.count(Item.id), closed, overdue)
         return [(None, total, int(c or 0), int(o or 0)) for total, c, o in session.execute(_scoped(query, round_id))]
     query = select(group_by, func.count(Item.id), closed, overdue).select_from(Item).group_by(group_by)
-    if group_by is Unit.name:
-        query = query.join(Unit, Unit.id == Item.unit_id)
     return [(key, total, int(c or 0), int(o or 0)) for key, total, c, o in session.execute(_scoped(query, round_id))]
+
+
+def _by_unit(session, round_id, today: date, shown: int | None) -> tuple[list[tuple], int]:
+    """The `shown` units with most problems (name, total, closed, overdue) and how many units have any:
+    counted by unit id, and only the units shown are looked up by name."""
+    counts = sorted(_counts(session, round_id, today, Item.unit_id), key=lambda r: (-r[1], r[0]))
+    top = counts[:shown] if shown is not None else counts
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_([r[0] for r in top]))).all())
+    rows = sorted(((names[u], t, c, o) for u, t, c, o in top), key=lambda r: (-r[1], r[0]))
+    return rows, len(counts)
 
 
 def _figures(key: str, value, total: int, closed: int, overdue: int) -> dict:
@@ -74,9 +82,14 @@ def _lights(engine: Engine, session, round_id, now) -> dict[str, int]:
     query = _scoped(select(Item.round_id, Item.deadline, Item.status, dues.c.due, func.count(Item.id))
                     .outerjoin(dues, dues.c.item_id == Item.id)
                     .group_by(Item.round_id, Item.deadline, Item.status, dues.c.due), round_id)
-    rules = engine.lights.by_round(session)
+    rules, seen = engine.lights.by_round(session), {}
     for item_round, deadline, status, due, n in session.execute(query):
-        counts[rules[item_round].item_light(deadline, status, now, due)] += n
+        # A light only worsens as its date is earlier, so an item's is that of its earlier date (deadline
+        # or most pressing step; tests/unit/test_light_order.py): one light per (round, status, date).
+        key = (item_round, status, min(deadline, due) if due else deadline)
+        if key not in seen:
+            seen[key] = rules[item_round].item_light(key[2], status, now)
+        counts[seen[key]] += n
     return dict(counts)
 
 
@@ -85,12 +98,14 @@ UNITS_SHOWN = 30  # the units with most problems; the rest are counted
 
 
 def _overdue(engine: Engine, session, round_id, now, today: date, unit_id: int | None,
-             limit: int | None) -> tuple[int, list[dict]]:
-    """(how many open items are past their deadline, the most overdue of them) — of one unit if given."""
+             limit: int | None, total: int | None = None) -> tuple[int, list[dict]]:
+    """(how many open items are past their deadline, the most overdue of them) — of one unit if given;
+    `total` when the caller counted them already."""
     scoped = _scoped(select(Item.id).where(Item.status == STATUS_OPEN, Item.deadline < today), round_id)
     if unit_id is not None:
         scoped = scoped.where(Item.unit_id == unit_id)
-    total = session.execute(select(func.count()).select_from(scoped.subquery())).scalar_one()
+    if total is None:
+        total = session.execute(select(func.count()).select_from(scoped.subquery())).scalar_one()
     ids = session.execute(scoped.order_by(Item.deadline, Item.id).limit(limit)).scalars().all()
     items = session.execute(select(Item).where(Item.id.in_(ids)).order_by(Item.deadline, Item.id)
                             .options(*ITEM_LOAD_OPTIONS)).unique().scalars().all()
@@ -107,13 +122,16 @@ def _overdue(engine: Engine, session, round_id, now, today: date, unit_id: int |
 
 
 def _average_days_to_close(engine: Engine, session, round_id) -> float | None:
-    rows = session.execute(_scoped(
-        select(Item.closed_at, Round.feedback_date).join(Round, Round.id == Item.round_id)
-        .where(Item.status == STATUS_CLOSED, Item.closed_at.is_not(None)), round_id)).all()
-    if not rows:
+    """Counted in SQL by (feedback date, local closing day): a few hundred rows however many closed."""
+    closed = _scoped(select(local_day(session, Item.closed_at, engine.lights.tz).label("day"),
+                            Round.feedback_date.label("feedback")).join(Round, Round.id == Item.round_id)
+                     .where(Item.status == STATUS_CLOSED, Item.closed_at.is_not(None)), round_id).subquery()
+    rows = session.execute(select(closed.c.day, closed.c.feedback, func.count())
+                           .group_by(closed.c.day, closed.c.feedback)).all()
+    count = sum(n for _, _, n in rows)
+    if not count:
         return None
-    days = [(engine.lights.local_date(closed_at) - feedback).days for closed_at, feedback in rows]
-    return round(sum(days) / len(days), 1)
+    return round(sum((as_date(day) - feedback).days * n for day, feedback, n in rows) / count, 1)
 
 
 def _upward_report(round_: Round, today: date) -> dict:
@@ -141,11 +159,12 @@ def dashboard(engine: Engine, round_id: int | str | None = None, overdue_unit_id
         scope = round_.id if round_ else None
         [(_, total, closed, overdue)] = _counts(session, scope, today)
         by_category = {key: (t, c, o) for key, t, c, o in _counts(session, scope, today, Item.category)}
-        by_unit = sorted(_counts(session, scope, today, Unit.name), key=lambda r: (-r[1], r[0]))
+        by_unit, units_total = _by_unit(session, scope, today, shown[1])
         rate = _rate(closed, total)
         target = round_.close_target / 100 if round_ and round_.close_target else TARGET_RATE
         lookbacks = lookback_results(session, scope)
-        overdue_total, overdue_items = _overdue(engine, session, scope, now, today, overdue_unit_id, shown[0])
+        overdue_total, overdue_items = _overdue(engine, session, scope, now, today, overdue_unit_id, shown[0],
+                                                None if overdue_unit_id is not None else overdue)
         result = _figures("scope", round_.name if round_ else "全部轮次", total, closed, overdue) | {
             "round": round_view(round_) if round_ else None,
             "as_of": today.isoformat(),
@@ -159,7 +178,7 @@ def dashboard(engine: Engine, round_id: int | str | None = None, overdue_unit_id
             "trend": round_trend(engine, session, round_, today) if round_ else None,
             "lights": _lights(engine, session, scope, now),
             "by_category": [_figures("category", c, *by_category.get(c, (0, 0, 0))) for c in CATEGORIES],
-            "by_unit": [_figures("unit", *row) for row in by_unit[:shown[1]]], "units_total": len(by_unit),
+            "by_unit": [_figures("unit", *row) for row in by_unit], "units_total": units_total,
             "overdue_total": overdue_total, "overdue_items": overdue_items,
             "average_days_to_close": _average_days_to_close(engine, session, scope),
         }

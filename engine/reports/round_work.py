@@ -57,7 +57,9 @@ def lookback_results(session, round_id: int | None) -> dict:
         select(TaskRecord.instance_id, rebound, ProcessVersion.process_id).join(Item, Item.id == TaskRecord.item_id)
         .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
         .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
-        .where(TaskRecord.kind == "user", TaskRecord.outcome == "completed", rebound.is_not(None)), round_id)).all()
+        # The text test first: on PostgreSQL it matches migration 0023's partial index (the cast alone cannot).
+        .where(TaskRecord.kind == "user", TaskRecord.outcome == "completed",
+               TaskRecord.data["rebound"].as_string().is_not(None), rebound.is_not(None)), round_id)).all()
     found = [bool(r) for _, r, process in rows if process != LOOKBACK_PROCESS]
     campaigns = {instance_id for instance_id, _, process in rows if process == LOOKBACK_PROCESS}
     found += [result == REBOUNDED for result, _ in outcomes(session, list(campaigns)).values()]

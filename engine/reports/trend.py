@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from engine.ledger.lights import BLUE, GREEN, RED, YELLOW
 from engine.store.models import STATUS_CLOSED, STATUS_OPEN, Item, Round
@@ -36,21 +37,38 @@ def week_ends(start: date, today: date) -> list[date]:
     return days[-MAX_WEEKS:]
 
 
+def local_day(session, column, tz: ZoneInfo):
+    """SQL: the body's local date of a UTC datetime column (stored without zone). PostgreSQL converts
+    exactly; SQLite adds the zone's offset of today (exact for zones without summer time, as China's)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(tz.key, func.timezone("UTC", column)))
+    minutes = int(datetime.now(tz).utcoffset().total_seconds() // 60)
+    return func.date(column, f"{minutes:+d} minutes")
+
+
+def as_date(value) -> date | None:
+    """A date from SQL's date(): a date on PostgreSQL, text on SQLite."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
 def round_trend(engine: Engine, session, round_: Round, today: date) -> dict:
-    """{"weeks": [{"day", "closed", "planned_open", 绿/蓝/黄/红: n}], "target": planned open at the end}."""
-    rows = session.execute(select(Item.closed_at, Item.deadline, Item.status).where(Item.round_id == round_.id)).all()
-    local, rules = engine.lights.local_date, engine.lights.for_round(round_)
-    items = [(local(closed) if closed and status == STATUS_CLOSED else None, deadline) for closed, deadline, status in rows]
+    """{"weeks": [{"day", "closed", "planned_open", 绿/蓝/黄/红: n}], "target": planned open at the end}.
+    Items are counted in SQL by (day closed, deadline): the weeks cost the same for 20 items as for 2,000."""
+    closed = case((Item.status == STATUS_CLOSED, local_day(session, Item.closed_at, engine.lights.tz)), else_=None)
+    each = select(closed.label("closed"), Item.deadline.label("deadline")).where(Item.round_id == round_.id).subquery()
+    groups = [(as_date(day), deadline, n) for day, deadline, n in session.execute(
+        select(each.c.closed, each.c.deadline, func.count()).group_by(each.c.closed, each.c.deadline))]
+    rules = engine.lights.for_round(round_)
     weeks = []
     for day in week_ends(round_.feedback_date, today):
         moment = datetime.combine(day, time(12), engine.lights.tz)
         point = {"day": day.isoformat(), "closed": 0, "planned_open": 0, GREEN: 0, BLUE: 0, YELLOW: 0, RED: 0}
-        for closed, deadline in items:
-            point["planned_open"] += deadline >= day
-            if closed is not None and closed <= day:
-                point["closed"] += 1
+        for closed_on, deadline, n in groups:
+            point["planned_open"] += n if deadline >= day else 0
+            if closed_on is not None and closed_on <= day:
+                point["closed"] += n
             else:
-                point[rules.light(deadline, STATUS_OPEN, moment)] += 1
+                point[rules.light(deadline, STATUS_OPEN, moment)] += n
         point["open"] = point[GREEN] + point[BLUE] + point[YELLOW] + point[RED]
         weeks.append(point)
-    return {"weeks": weeks, "total": len(items)}
+    return {"weeks": weeks, "total": sum(n for _, _, n in groups)}
