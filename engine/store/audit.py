@@ -14,7 +14,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -155,15 +158,26 @@ class ChainReport:
     first_broken_id: int | None = None
     reason: str = ""
     sealed: dict | None = None  # {table: {row key: digest}} gathered from the chain
+    last_hash: str = ""  # of the last row walked (the `rows`-th), when ok
 
 
-def verify_chain(session: Session, key: bytes | None = None) -> ChainReport:
+def verify_chain(session: Session, key: bytes | None = None, after: tuple[int, str] | None = None) -> ChainReport:
     """Walk the chain in id order; name the first row whose link does not hold. With the key, the
-    keyed part and the head's MAC are checked too, and the seals gathered for engine/integrity.py."""
+    keyed part and the head's MAC are checked too, and the seals gathered for engine/integrity.py.
+    `after` (row id, its hash): continue from a row verified before — only the rows after it are walked
+    (and only their seals gathered); the row itself must still carry that hash."""
     head = session.get(AuditHead, 1)
     keyed_from = head.keyed_from if head is not None else None
     prev, count, expected_id, sealed = GENESIS, 0, 1, {}
-    for entry in session.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars():
+    query = select(AuditEntry).order_by(AuditEntry.id)
+    if after is not None:
+        last = session.get(AuditEntry, after[0])
+        keyed = keyed_from is not None and after[0] >= keyed_from
+        if last is None or last.hash != after[1] or entry_hash(last.prev_hash, last, key if keyed else None) != last.hash:
+            return ChainReport(False, after[0] - 1, after[0], f"第 {after[0]} 行在上次校验之后被改动或删除")
+        prev, count, expected_id = after[1], after[0], after[0] + 1
+        query = query.where(AuditEntry.id > after[0])
+    for entry in session.execute(query).scalars():
         if entry.id != expected_id:
             return ChainReport(False, count, expected_id, f"第 {expected_id} 行缺失（链条中断）")
         if entry.prev_hash != prev:
@@ -183,12 +197,28 @@ def verify_chain(session: Session, key: bytes | None = None) -> ChainReport:
             return ChainReport(False, count, count + 1, "审计日志末尾的行被删除或链头不符")
         if keyed_from is not None and head.head_mac != head_mac(key, head.count, head.last_hash, keyed_from):
             return ChainReport(False, count, count + 1, "审计日志的链头被改动（与密钥校验值不符）：末尾的行可能被删除")
-    return ChainReport(True, count, sealed=sealed)
+    return ChainReport(True, count, sealed=sealed, last_hash=prev)
+
+
+FULL_CHECK_EVERY = timedelta(hours=1)
+_verified: WeakKeyDictionary = WeakKeyDictionary()  # engine → (walked in full at, last row id, its hash)
 
 
 def chain_status(engine: Engine) -> dict:
-    """The audit chain's state as plain values (the admin page; `rectify audit verify` checks more)."""
+    """The audit chain's state as plain values (the admin page; `rectify audit verify` checks more).
+    The whole chain is walked at most once an hour per process; in between, only the rows added since
+    (and that the last row walked is unchanged, and the head) — the walk grows with the chain, which a
+    page must not."""
+    now = CLOCK.now()
+    known = _verified.get(engine)
+    fresh = known is not None and now - known[0] < FULL_CHECK_EVERY and known[1] > 0
     with engine.db.reading() as session:
-        report = verify_chain(session, engine.db.audit_key)
+        report = verify_chain(session, engine.db.audit_key, after=known[1:] if fresh else None)
+    walked_at = known[0] if fresh else now
+    if report.ok and report.rows and engine.db.audit_key is not None:  # without the key the walk stops early
+        _verified[engine] = (walked_at, report.rows, report.last_hash)
+    else:
+        _verified.pop(engine, None)
     return {"id": "audit", "ok": report.ok, "rows": report.rows, "first_broken_id": report.first_broken_id,
-            "reason": report.reason}
+            "reason": report.reason, "walked_at": walked_at.astimezone(ZoneInfo(engine.settings.timezone))
+            .strftime("%Y-%m-%d %H:%M")}

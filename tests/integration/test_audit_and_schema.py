@@ -51,3 +51,26 @@ def test_migrations_match_the_models(engine):
     # The chain head the migration seeds; deploying the default workflows wrote one row each.
     with engine.db.engine.connect() as conn:
         assert conn.execute(text("SELECT count FROM audit_head WHERE id = 1")).scalar_one() == len(DEFAULT_FILES)
+
+
+def test_the_admin_status_walks_only_new_rows_between_hourly_full_walks(engine, item):
+    """The admin page's chain status: the first look walks the whole chain; later looks walk the rows added
+    since (and check that the last row walked is unchanged); a change to an older row shows at the next
+    full walk, at most an hour later."""
+    from datetime import timedelta
+
+    from engine.store import audit
+
+    status = audit.chain_status(engine)
+    assert status["ok"] and status["rows"] > 3
+    close_immediate_item(engine, item)  # new rows after the walk
+    assert audit.chain_status(engine)["ok"]
+    rows = audit.chain_status(engine)["rows"]
+    without_triggers(engine, "audit_log", f"UPDATE audit_log SET actor = '某人' WHERE id = {rows}")
+    broken = audit.chain_status(engine)
+    assert not broken["ok"] and broken["first_broken_id"] == rows  # the last row walked was changed
+    audit._verified.pop(engine, None)
+    without_triggers(engine, "audit_log", f"UPDATE audit_log SET actor = NULL WHERE id = {rows}",
+                     "UPDATE audit_log SET actor = '某人' WHERE id = 2")
+    full = audit.chain_status(engine)  # a fresh walk finds the older row
+    assert not full["ok"] and full["first_broken_id"] == 2
