@@ -8,7 +8,7 @@ from sqlalchemy import Index, text
 from engine.store.models import InboxTask, Item, TaskRecord, Unit, User
 
 # GIN trigram indexes for `LIKE '%…%'` (engine/ledger/search.py), on PostgreSQL only: SQLite has no
-# trigram index, and the migration gives it empty stand-ins (WHERE 0) of the same names.
+# trigram index.
 TRIGRAM_INDEXES = (("ix_items_title_trgm", Item.title), ("ix_items_description_trgm", Item.description),
                    ("ix_units_name_trgm", Unit.name), ("ix_users_name_trgm", User.name))
 for _name, _column in TRIGRAM_INDEXES:

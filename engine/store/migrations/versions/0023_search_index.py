@@ -6,7 +6,7 @@ PostgreSQL: pg_trgm (created in schema public, so a database whose tests or tena
 of their own shares one copy; the operator class is named with its schema, so the index works
 whatever the search_path) and GIN trigram indexes on 问题, 描述, unit and person names, which
 `LIKE '%…%'` uses for three characters or more (engine/ledger/search.py). SQLite has no trigram
-index: it gets empty stand-ins (WHERE 0) of the same names, so both databases match the model.
+index and none of these (the model declares them for PostgreSQL only).
 
 Revision ID: 0023
 Revises: 0022
@@ -45,9 +45,6 @@ def upgrade() -> None:
             expression = f"CAST((data ->> '{key}') AS VARCHAR)"
             op.execute(f"CREATE INDEX {name} ON task_records (item_id) WHERE {expression} IS NOT NULL")
             op.execute(f"CREATE STATISTICS {statistics} ON ({expression}) FROM task_records")
-    else:
-        for name, table, column in (*TRIGRAM, *((name, "task_records", "item_id") for name, _, _ in KEYED)):
-            op.execute(f"CREATE INDEX {name} ON {table} ({column}) WHERE 0")
     op.create_index("ix_items_person_id", "items", ["person_id"])
     op.create_index("ix_inbox_item_due", "inbox_tasks", ["item_id", "due_date"])
 
@@ -56,8 +53,8 @@ def downgrade() -> None:
     # pg_trgm stays: other schemas of the database may use it.
     op.drop_index("ix_inbox_item_due", table_name="inbox_tasks")
     op.drop_index("ix_items_person_id", table_name="items")
-    for name, table, _column in (*TRIGRAM, *((name, "task_records", "item_id") for name, _, _ in KEYED)):
-        op.drop_index(name, table_name=table)
     if op.get_bind().dialect.name == "postgresql":
+        for name, table, _column in (*TRIGRAM, *((name, "task_records", "item_id") for name, _, _ in KEYED)):
+            op.drop_index(name, table_name=table)
         for _name, statistics, _key in KEYED:
             op.execute(f"DROP STATISTICS IF EXISTS {statistics}")
