@@ -45,8 +45,7 @@ class DatabaseStore(FileStore):
 
     @contextmanager
     def _writing(self) -> Iterator[Session]:
-        current = self.db._current.get()  # the caller's unit of work (engine/store/db.py), if any
-        if current is None or current[1]:
+        if self.db.in_transaction() is not False:  # none, or the caller's writing one
             with self.db.transaction() as session:  # joins the caller's writing transaction
                 yield session
         else:  # inside a read-only unit (an import preview): the bytes commit on their own

@@ -87,6 +87,11 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    def in_transaction(self) -> bool | None:
+        """Whether this thread is inside a unit of work: True writing, False reading, None outside any."""
+        current = self._current.get()
+        return None if current is None else current[1]
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One writing action: everything commits together or nothing does. Inside another
