@@ -189,7 +189,7 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
         for index, aspect in enumerate(sorted(problems_by_aspect, key=aspect_order.get), start=1):
             problem_blocks.append({"kind": "subheading", "text": f"（{chinese_number(index)}）{aspect}"})
             problem_blocks.append(_table("", ["序号", "问题", "责任单位\n责任人", "整改措施及成效", "状态", "佐证\n材料",
-                                              "销号日期", "签字"], problems_by_aspect[aspect], [5, 13, 11, 24, 13, 7, 13, 14]))
+                                              "销号日期", "签字"], problems_by_aspect[aspect], [7, 13, 11, 22, 13, 7, 13, 14]))
         done = statuses[status_text(STATUS_CLOSED, False)] + statuses[status_text(STATUS_CLOSED, True)]
         withdrawn = statuses[status_text(STATUS_WITHDRAWN, False)]
         summary = (f"截至{chinese_date(today)}，反馈的{len(listed)}个问题中，已完成整改{done}个，"
@@ -209,7 +209,7 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
             ("约谈和提醒谈话", [_table("", ["序号", "日期", "类型", "谈话对象", "涉及问题", "谈话情况"],
                                       _talk_rows(session, listed), [5, 12, 10, 14, 22, 37])]),
             ("尚未完成整改的问题", [_table("", ["序号", "问题", "责任单位", "原因或进展", "整改时限", "计划完成", "灯色"],
-                                        open_rows, [5, 22, 14, 29, 11, 11, 8])]),
+                                        open_rows, [7, 22, 14, 27, 11, 11, 8])]),
             ("经批准的延期和调整", [_table("", ["序号", "问题", "变更", "理由", "批准人", "批准日期"],
                                         _approved_changes(session, round_.id, engine.lights.local_date),
                                         [5, 20, 30, 23, 9, 13])]),
