@@ -15,13 +15,13 @@ if TYPE_CHECKING:
     from engine.core import Engine
 
 
-_ASK = object()
+UNKNOWN = object()  # a due date the caller did not read: refresh_light asks the database
 
 
-def refresh_light(engine: Engine, session: Session, item: Item, now: datetime, due=_ASK) -> None:
+def refresh_light(engine: Engine, session: Session, item: Item, now: datetime, due=UNKNOWN) -> None:
     """The item's light now: its deadline's and its most pressing open step's (`due`: the earliest due
     date of its open tasks, when the caller knows it), by its round's thresholds."""
-    if due is _ASK:
+    if due is UNKNOWN:
         due = session.execute(select(func.min(InboxTask.due_date)).where(InboxTask.item_id == item.id)).scalar()
     light = engine.lights.for_round(item.round).item_light(item.deadline, item.status, now, due)
     if item.light != light:  # unchanged, the item stays clean and the save flushes nothing

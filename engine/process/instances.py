@@ -23,7 +23,7 @@ from engine.events import (
     record,
 )
 from engine.ledger.lights import CLOSED
-from engine.ledger.relight import refresh_light
+from engine.ledger.relight import UNKNOWN, refresh_light
 from engine.process.bpmn import (
     PROP_ITEM_STATUS,
     is_signoff,
@@ -106,8 +106,7 @@ class RunContext:
     records: list[dict] = field(default_factory=list)  # task records to write with the engine steps'
     # The earliest due date of the item's other open tasks (those not ended by this action), when the
     # caller read it with the task: the light then needs no query. UNKNOWN: query it.
-    other_due: object = None
-    other_due_known: bool = False
+    other_due: object = UNKNOWN
 
 
 def start_instance(engine: Engine, session: Session, item: Item, process_id: str | None = None,
@@ -175,10 +174,9 @@ def advance(engine: Engine, session: Session, instance: ProcessInstance, workflo
     # A person's step changes which steps are open, so the item's light follows at once; what timers
     # do is left to the tick that fired them, which recomputes every light and audits the changes.
     if item.status == STATUS_OPEN and ctx.completed_task_id:
-        if ctx.other_due_known and not cancelled:
-            refresh_light(engine, session, item, now, min([d for d in (ctx.other_due, *new_dues) if d], default=None))
-        else:
-            refresh_light(engine, session, item, now)
+        known = ctx.other_due is not UNKNOWN and not cancelled
+        refresh_light(engine, session, item, now,
+                      min([d for d in (ctx.other_due, *new_dues) if d], default=None) if known else UNKNOWN)
     try:
         session.flush()
     except StaleDataError:

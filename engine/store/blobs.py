@@ -5,14 +5,14 @@ database holds them.
 A write joins the caller's transaction when there is one: an evidence row and its bytes, a closure
 record's `documents` row and its PDF commit together or not at all, so nothing is half-written and a
 failed commit leaves no file behind. Two machines storing the same content at once never collide:
-the insert does nothing on conflict (SQLite and PostgreSQL both)."""
+on conflict the insert only renews the last-used time (SQLite and PostgreSQL both)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Iterator
 
-from sqlalchemy import BigInteger, LargeBinary, String, delete, select, update
+from sqlalchemy import BigInteger, LargeBinary, String, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -55,12 +55,13 @@ class DatabaseStore(FileStore):
     def _put(self, digest: str, content: bytes) -> None:
         now = utc_now()
         with self._writing() as session:
-            if session.execute(update(StoredBlob).where(*self._key(digest)).values(last_used_at=now)).rowcount:
-                return
+            # One statement: stored already (by this machine or another), only its last-used time moves.
             dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-            session.execute(dialect.insert(StoredBlob).values(
+            insert = dialect.insert(StoredBlob).values(
                 namespace=self.namespace, sha256=digest, size=len(content), content=content, created_at=now,
-                last_used_at=now).on_conflict_do_nothing(index_elements=["namespace", "sha256"]))
+                last_used_at=now)
+            session.execute(insert.on_conflict_do_update(index_elements=["namespace", "sha256"],
+                                                         set_={"last_used_at": insert.excluded.last_used_at}))
 
     def _fetch(self, sha256: str) -> bytes | None:
         with self.db.reading() as session:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,7 +53,7 @@ class Entry:
     used_at: datetime
 
 
-class FileStore:
+class FileStore(ABC):
     """The contract of every backend; subclasses give `_put`, `_fetch`, `exists`, `entries`, `_remove`."""
 
     kind = ""
@@ -81,20 +82,20 @@ class FileStore:
         at again just before it goes). Whether it was removed."""
         return self._remove(name, unused_since)
 
-    def exists(self, sha256: str) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def exists(self, sha256: str) -> bool: ...
 
-    def entries(self) -> Iterator[Entry]:
-        raise NotImplementedError
+    @abstractmethod
+    def entries(self) -> Iterator[Entry]: ...
 
-    def _put(self, digest: str, content: bytes) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _put(self, digest: str, content: bytes) -> None: ...
 
-    def _fetch(self, sha256: str) -> bytes | None:
-        raise NotImplementedError
+    @abstractmethod
+    def _fetch(self, sha256: str) -> bytes | None: ...
 
-    def _remove(self, name: str, unused_since: datetime | None) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def _remove(self, name: str, unused_since: datetime | None) -> bool: ...
 
 
 class DiskStore(FileStore):

@@ -125,7 +125,7 @@ def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: 
                 "sha256": s.sha256, "name": s.name, "size": s.size, "item_id": item.id, "task_id": task_id,
                 "uploaded_by": user.id, "uploaded_at": now} for s in stored])
         advance(engine, session, instance, workflow, item, RunContext(
-            user.id, task_id, before=before, records=[done], other_due=loaded.other_due, other_due_known=True))
+            user.id, task_id, before=before, records=[done], other_due=loaded.other_due))
         details = {"step": row.name, "item": item.number, "files": [s.sha256 for s in stored]}
         if signature is not None:
             details.update(decision=signature.decision, digest=signature.digest)
