@@ -2,7 +2,7 @@
 goes to that person; for body-wide roles to anyone holding the role."""
 from __future__ import annotations
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
 from engine.events import note_active
@@ -24,18 +24,19 @@ def _holders(session: Session, role: str, unit_id: int | None = None) -> list[in
     return holders
 
 
-def assign(session: Session, item: Item, lane_role: str, excluded: frozenset[int] = frozenset()
-           ) -> tuple[int | None, int | None]:
+def assign(session: Session, item: Item, lane_role: str, excluded: frozenset[int] = frozenset(),
+           holders: list[int] | None = None) -> tuple[int | None, int | None]:
     """(assignee user id, unit scope) for a task in lane `lane_role` of `item`. `excluded` are the
     people who did the work the task reviews: they may not sign it (审签与经办分离), so it goes to
     another holder of the role — for the unit head, another head of the unit — and failing that
-    to the first 整改办, never to someone who could not complete it."""
+    to the first 整改办, never to someone who could not complete it. `holders`: the lane's holders (the
+    unit's for 责任单位负责人) when already read."""
     if lane_role == OFFICER:
         return item.person_id, None
     if lane_role == LEADER and item.leader_id not in excluded:
         return item.leader_id, None
     if lane_role == UNIT_HEAD:
-        heads = _holders(session, UNIT_HEAD, item.unit_id)
+        heads = _holders(session, UNIT_HEAD, item.unit_id) if holders is None else holders
         if not heads:  # none registered yet: any 责任单位负责人 of that unit added later can take it
             return None, item.unit_id
         allowed = [h for h in heads if h not in excluded]
@@ -43,7 +44,8 @@ def assign(session: Session, item: Item, lane_role: str, excluded: frozenset[int
             return allowed[0], None
     elif lane_role != LEADER:
         # the role's pool: anyone of it may take it (the excluded are refused)
-        if not excluded or any(h not in excluded for h in _holders(session, lane_role)):
+        if not excluded or any(h not in excluded for h in (
+                _holders(session, lane_role) if holders is None else holders)):
             return None, None
     if lane_role == LEADER:  # the item's own leader did the reviewed work: another 分管领导
         others = [h for h in _holders(session, LEADER) if h not in excluded]
@@ -81,6 +83,34 @@ def excluded_by_review(session: Session, item_id: int, gate_bpmn_id: str, review
     """The people who did the work a gate reviews (since it last decided): they may not sign it."""
     return frozenset(session.execute(REVIEWERS[bool(reviewed)],
                                      {"item_id": item_id, "gate": gate_bpmn_id, "reviewed": reviewed or []}).scalars())
+
+
+def _gate_query(named: bool, in_unit: bool):
+    """Who did the reviewed work (marked 1) and who holds the gate's role (marked 0), in one statement."""
+    done = _reviewed_query([literal(1).label("reviewed"), TaskRecord.completed_by.label("user_id")], named)
+    holders = select(literal(0).label("reviewed"), User.id.label("user_id")).join(RoleGrant).where(
+        RoleGrant.role == bindparam("role"), User.active.is_(True))
+    return union_all(done, holders.where(User.unit_id == bindparam("unit_id")) if in_unit else holders)
+
+
+GATES = {(named, in_unit): _gate_query(named, in_unit) for named in (True, False) for in_unit in (True, False)}
+
+
+def assign_gate(session: Session, item: Item, lane_role: str, gate_bpmn_id: str, reviewed: list[str]
+                ) -> tuple[int | None, int | None]:
+    """`assign` for a sign-off gate: the people it must not go to (`excluded_by_review`) and, for a lane
+    whose holders are read, those holders come from one statement (a gate opens on most steps)."""
+    if lane_role in (OFFICER, LEADER):
+        return assign(session, item, lane_role, excluded_by_review(session, item.id, gate_bpmn_id, reviewed))
+    unit_id = item.unit_id if lane_role == UNIT_HEAD else None
+    rows = session.execute(GATES[bool(reviewed), unit_id is not None], {
+        "item_id": item.id, "gate": gate_bpmn_id, "reviewed": reviewed or [], "role": lane_role, "unit_id": unit_id})
+    excluded, holders = set(), []
+    for is_reviewed, user_id in rows:
+        (excluded.add if is_reviewed else holders.append)(user_id)
+    holders.sort()
+    note_active(session, holders)
+    return assign(session, item, lane_role, frozenset(excluded), holders)
 
 
 def may_complete(session: Session, task: InboxTask, excluded: frozenset[int] = frozenset()) -> bool:

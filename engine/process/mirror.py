@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from engine.events import EscalationRaised, TaskAssigned, note_closed_tasks, record
-from engine.process.assignment import assign, excluded_by_review
+from engine.process.assignment import assign, assign_gate
 from engine.process.bpmn import (
     PROP_DUE,
     form_key_of,
@@ -91,7 +91,6 @@ def sync_inbox(session: Session, instance, workflow, item, ctx, now: datetime) -
     gone = [task_id for task_id in existing if task_id not in ready]
     cancelled = []
     if gone:
-        session.execute(DELETE_TASKS, {"ids": gone})
         note_closed_tasks(session, gone)
         cancelled = [{  # ended without being done: cancelled by the process (e.g. closing ends 问责)
             "task_id": task_id, "instance_id": instance.id, "item_id": item.id, "bpmn_id": existing[task_id][0],
@@ -103,9 +102,28 @@ def sync_inbox(session: Session, instance, workflow, item, ctx, now: datetime) -
             seal_records(session, cancelled)
     rows = new_inbox_rows(session, instance.id, [t for task_id, t in ready.items() if task_id not in existing],
                           item, now)
-    if rows:
-        session.execute(InboxTask.__table__.insert(), rows)  # Core: no ORM bookkeeping for rows nobody reads back here
+    _write_inbox(session, gone, rows)
     return [r["due_date"] for r in rows], bool(cancelled)
+
+
+_INBOX = InboxTask.__table__
+# A step usually closes one task and opens the next: that row is rewritten in place (one statement where a
+# delete and an insert would be two). Nothing refers to inbox rows, so the row's id may change.
+REPLACE_TASK = _INBOX.update().where(_INBOX.c.id == bindparam("old_id")).values(
+    {column: bindparam(f"new_{column}") for column in _INBOX.c.keys()})
+
+
+def _write_inbox(session: Session, gone: list[str], rows: list[dict]) -> None:
+    """Remove the rows of closed tasks, add the new ones (Core: no ORM bookkeeping for rows nobody reads
+    back here)."""
+    paired = min(len(gone), len(rows))
+    if paired:
+        session.execute(REPLACE_TASK, [{"old_id": old, **{f"new_{k}": v for k, v in row.items()}}
+                                       for old, row in zip(gone, rows)])
+    if gone[paired:]:
+        session.execute(DELETE_TASKS, {"ids": gone[paired:]})
+    if rows[paired:]:
+        session.execute(_INBOX.insert(), rows[paired:])
 
 
 def new_inbox_rows(session: Session, instance_id: int, tasks, item: Item, now: datetime) -> list[dict]:
@@ -113,10 +131,9 @@ def new_inbox_rows(session: Session, instance_id: int, tasks, item: Item, now: d
     rows = []
     for task in tasks:
         lane = task.task_spec.lane or ""
-        reviewed = reviewed_ids(task.task_spec) if is_signoff(task.task_spec) else None
-        excluded = excluded_by_review(session, item.id, step_id(task.task_spec), reviewed) \
-            if reviewed is not None else frozenset()
-        assignee_id, scope_unit_id = assign(session, item, lane, excluded)
+        assignee_id, scope_unit_id = (assign_gate(session, item, lane, step_id(task.task_spec),
+                                                  reviewed_ids(task.task_spec))
+                                      if is_signoff(task.task_spec) else assign(session, item, lane))
         row = {"id": str(task.id), "instance_id": instance_id, "item_id": item.id, "bpmn_id": step_id(task.task_spec),
                "name": task_label(task)[:200], "lane_role": lane, "assignee_id": assignee_id,
                "scope_unit_id": scope_unit_id, "form_key": form_key_of(task.task_spec),

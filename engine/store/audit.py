@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
 
 from engine.canonical import GENESIS, canonical_json, digest_of
@@ -84,6 +84,19 @@ MOVE_HEAD = _HEAD.update().where(
          head_mac=bindparam("new_mac"))
 
 
+_LOG = AuditEntry.__table__
+# PostgreSQL: the head moved and the row appended by one statement; the row is inserted only if the head
+# moved (nobody appended since it was read).
+MOVE_HEAD_AND_APPEND = _LOG.insert().from_select(
+    list(ENTRY_COLUMNS),
+    select(*[bindparam(f"entry_{column}", type_=_LOG.c[column].type) for column in ENTRY_COLUMNS])
+    .where(exists(MOVE_HEAD.returning(_HEAD.c.id).cte("moved").select()))).returning(_LOG.c.id)
+
+
+def _entry_values(entry: AuditEntry, prefix: str = "") -> dict:
+    return {prefix + column: getattr(entry, column) for column in ENTRY_COLUMNS}
+
+
 def remember_head(session: Session, count: int, last_hash: str, keyed_from: int | None) -> None:
     """The head as this transaction read it (with the rows it works on): the next append then moves it
     with one conditional UPDATE instead of a locking read and a write."""
@@ -103,9 +116,14 @@ def append_many(session: Session, rows: list[tuple[str, str, Any, str | None, di
         # (count and hash unchanged). PostgreSQL re-checks that condition after a concurrent appender
         # commits, so of two only one succeeds; the other takes the locking path below.
         entries, head = _chained(rows, *seen, key, sealed)
-        moved = session.execute(MOVE_HEAD, {"seen_count": seen[0], "seen_hash": seen[1], "new_count": head[0],
-                                            "new_hash": head[1], "new_keyed_from": head[2], "new_mac": head[3]}).rowcount
-        if moved != 1:
+        move = {"seen_count": seen[0], "seen_hash": seen[1], "new_count": head[0], "new_hash": head[1],
+                "new_keyed_from": head[2], "new_mac": head[3]}
+        if len(entries) == 1 and session.get_bind().dialect.name == "postgresql":
+            if session.execute(MOVE_HEAD_AND_APPEND, move | _entry_values(entries[0], "entry_")).first():
+                session.info[HEAD] = head[:3]
+                return entries
+            entries = None
+        elif session.execute(MOVE_HEAD, move).rowcount != 1:
             entries = None
     if entries is None:
         # The UPDATE comes first so that concurrent appenders queue on the head row (PostgreSQL row lock,
@@ -121,8 +139,7 @@ def append_many(session: Session, rows: list[tuple[str, str, Any, str | None, di
         entries, head = _chained(rows, locked[0] - len(rows), locked[1], locked[2], key, sealed)
         session.execute(update(AuditHead).where(AuditHead.id == 1).values(
             last_hash=head[1], keyed_from=head[2], head_mac=head[3]))
-    session.execute(AuditEntry.__table__.insert(), [{column: getattr(entry, column) for column in ENTRY_COLUMNS}
-                                                    for entry in entries])
+    session.execute(_LOG.insert(), [_entry_values(entry) for entry in entries])
     session.info[HEAD] = head[:3]  # this transaction now holds the head: its next append is one UPDATE
     return entries
 

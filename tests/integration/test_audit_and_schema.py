@@ -6,6 +6,7 @@ from helpers import close_immediate_item, without_triggers
 from sqlalchemy import text
 
 from engine.process.deploy import DEFAULT_FILES
+from engine.store import audit
 from engine.store.audit import verify_chain
 from engine.store.models import Base
 from engine.work.signoff import verify_item_chain
@@ -26,6 +27,25 @@ def test_audit_chain_verifies_and_names_the_first_changed_row(engine, closed_ite
     with engine.db.reading() as s:
         report = verify_chain(s, engine.db.audit_key)
     assert not report.ok and report.first_broken_id == 5 and "篡改" in report.reason
+
+
+def test_an_append_onto_a_head_another_writer_moved_chains_onto_the_new_head(engine):
+    """An append chains onto the head as read with the rows it works on, moving it only if nobody appended
+    since; when somebody did, it must chain onto theirs (not fork the chain, not write its row twice)."""
+    with engine.db.transaction() as s:
+        rows_before = s.execute(text("SELECT COUNT(*) FROM audit_log")).scalar_one()
+        audit.append(s, "test.first", "test", 1, "甲")  # takes the head by the locking path
+        stale = s.execute(text("SELECT count, last_hash, keyed_from FROM audit_head")).one()
+        audit.append(s, "test.other_writer", "test", 2, "乙")  # as if another writer appended meanwhile
+        audit.remember_head(s, *stale)
+        audit.append(s, "test.late", "test", 3, "丙")
+    with engine.db.reading() as s:
+        assert s.execute(text("SELECT COUNT(*) FROM audit_log")).scalar_one() == rows_before + 3
+        assert s.execute(text("SELECT count FROM audit_head")).scalar_one() == rows_before + 3
+        last = s.execute(text("SELECT action, prev_hash FROM audit_log ORDER BY id DESC LIMIT 2")).all()
+        report = verify_chain(s, engine.db.audit_key)
+    assert [action for action, _ in last] == ["test.late", "test.other_writer"]
+    assert last[0][1] != stale[1] and report.ok and report.rows == rows_before + 3
 
 
 def test_deleting_the_last_audit_rows_is_detected(engine, closed_item):
