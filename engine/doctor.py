@@ -9,7 +9,8 @@ and names each one. Nothing is changed.
   outbox       no event waits unhandled for longer than an hour, none is failing
   audit        the audit log's hash chain is unbroken
   files        every evidence file and closure record a row names is in the file store (whichever
-               backend: disk, database, S3)
+               backend: disk, database, S3), and with a shared store, no file is left only on this
+               machine's disk by an earlier version (engine/store/legacy_disk.py)
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from engine.process.mirror import human_tasks
 from engine.store.audit import verify_chain
 from engine.store.backends import engine_stores
 from engine.store.file_prune import STORE_TEXT
+from engine.store.legacy_disk import WithLegacyDisk
 from engine.store.models import Document, EvidenceFile, InboxTask, ProcessInstance, Signature, TaskRecord
 from engine.store.outbox import pending
 from engine.work.signoff import verify_item_chain
@@ -119,12 +121,22 @@ def _outbox(engine: Engine, session, report: DoctorReport) -> None:
 def _files(engine: Engine, session, report: DoctorReport) -> None:
     stores, count = engine_stores(engine), 0
     for namespace, table in (("evidence", EvidenceFile), ("documents", Document)):
-        present = {entry.name for entry in stores[namespace].entries()}  # one listing, not a look-up a file
+        store = stores[namespace]
+        legacy = store if isinstance(store, WithLegacyDisk) else None
+        # one listing of each store, not a look-up a file
+        present = {entry.name for entry in (legacy.shared if legacy else store).entries()}
+        on_disk = {entry.name for entry in legacy.disk.entries()} if legacy else set()
+        left = 0
         for sha256, item_id in sorted(set(session.execute(select(table.sha256, table.item_id)).all())):
             count += 1
-            if sha256 not in present:
+            if sha256 in on_disk and sha256 not in present:
+                left += 1
+            elif sha256 not in present:
                 report.add("files", f"问题 {item_id} 的{STORE_TEXT[namespace]} {sha256[:12]}…",
-                           f"不在文件库（{stores[namespace].kind}）中")
+                           f"不在文件库（{store.kind}）中")
+        if left:
+            report.add("files", f"{STORE_TEXT[namespace]} {left} 个", f"仍只在本机磁盘（{legacy.disk.root}），"
+                       f"其他机器读不到：请运行 rectify files migrate --to {store.kind}")
     report.checked["files"] = count
 
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 from engine.errors import InvalidInput
 from engine.store.blobs import DatabaseStore
 from engine.store.filestore import DiskStore, FileStore
+from engine.store.legacy_disk import WithLegacyDisk, has_files
 
 if TYPE_CHECKING:
     from engine.config import Settings
@@ -20,18 +21,24 @@ def store_kind(settings: Settings) -> str:
     return "database" if settings.database_url.startswith("postgresql") else "disk"
 
 
-def make_store(settings: Settings, db: Database, namespace: str) -> FileStore:
+def make_store(settings: Settings, db: Database, namespace: str, with_legacy_disk: bool = True) -> FileStore:
+    """The namespace's store. A shared one (database, S3) keeps reading the files an earlier version left in
+    the instance folder while any are there (engine/store/legacy_disk.py), unless `with_legacy_disk` is off
+    (`files migrate` compares the stores themselves)."""
     kind = store_kind(settings)
+    disk = DiskStore(settings.instance_path / namespace, namespace)
     if kind == "disk":
-        return DiskStore(settings.instance_path / namespace, namespace)
+        return disk
+    if kind not in ("database", "s3"):
+        raise InvalidInput(f"文件存储设置有误：RECTIFY_FILE_STORE 只能是 disk、database 或 s3（现为 {kind}）",
+                           {"RECTIFY_FILE_STORE": kind})
     if kind == "database":
-        return DatabaseStore(db, namespace)
-    if kind == "s3":
+        shared = DatabaseStore(db, namespace)
+    else:
         from engine.store.s3store import S3Store
 
-        return S3Store.from_settings(settings, namespace)
-    raise InvalidInput(f"文件存储设置有误：RECTIFY_FILE_STORE 只能是 disk、database 或 s3（现为 {kind}）",
-                       {"RECTIFY_FILE_STORE": kind})
+        shared = S3Store.from_settings(settings, namespace)
+    return WithLegacyDisk(shared, disk) if with_legacy_disk and has_files(disk) else shared
 
 
 def engine_stores(engine) -> dict[str, FileStore]:

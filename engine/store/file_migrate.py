@@ -27,8 +27,8 @@ def migrate_files(engine: Engine, target: str, source: str = "disk", actor: str 
                            {"to": f"来源 {source}，目标 {target}"})
     counts = {}
     for namespace in NAMESPACES:
-        origin = make_store(replace(engine.settings, file_store=source), engine.db, namespace)
-        to = make_store(replace(engine.settings, file_store=target), engine.db, namespace)
+        origin = make_store(replace(engine.settings, file_store=source), engine.db, namespace, with_legacy_disk=False)
+        to = make_store(replace(engine.settings, file_store=target), engine.db, namespace, with_legacy_disk=False)
         present = {entry.name for entry in to.entries()}  # one listing instead of a look-up a file
         done = {"copied": 0, "present": 0, "damaged": 0, "bytes": 0}
         for entry in origin.entries():

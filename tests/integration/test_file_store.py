@@ -21,6 +21,7 @@ from engine.doctor import examine
 from engine.errors import InvalidInput, NotFound
 from engine.store.audit import chain_status
 from engine.store.blobs import StoredBlob
+from engine.store.file_migrate import migrate_files
 from engine.store.file_prune import prune_files
 from engine.store.filestore import DiskStore
 from engine.store.models import AuditEntry
@@ -199,6 +200,30 @@ def test_files_move_from_the_instance_folder_to_the_database_once(engine, item, 
         assert session.execute(select(AuditEntry).where(AuditEntry.action == "files.migrate")).scalar_one()
     disk.close()
     moved.close()
+
+
+def test_an_upgraded_deployment_still_reads_the_files_it_kept_on_disk(engine, item):
+    """Upgrading to the shared store (the default on PostgreSQL) must not lose the files an earlier version
+    kept in the instance folder: they are read from there, new ones go to the shared store, and doctor
+    names what `files migrate` still has to copy for the other machines."""
+    before = Engine(replace(engine.settings, file_store="disk"))
+    do(before, item, "fix_task", "张伟", FIX, files=evidence("回单.pdf", RECEIPT))
+    before.close()
+    upgraded = Engine(replace(engine.settings, file_store="database"))
+    old = hashlib.sha256(RECEIPT).hexdigest()
+    assert upgraded.evidence.files.read(old, verify=True) == RECEIPT
+    assert old in {entry.name for entry in upgraded.evidence.files.entries()}  # backups take it along
+    [finding] = examine(upgraded).findings
+    assert finding.subject == "佐证材料 1 个" and "files migrate --to database" in finding.problem
+
+    new = upgraded.evidence.files.put(b"%PDF-1.4 uploaded after the upgrade")
+    with upgraded.db.reading() as session:
+        assert session.get(StoredBlob, ("evidence", new)) is not None
+    assert not (upgraded.evidence.files.disk.root / new[:2] / new).exists()
+
+    assert migrate_files(upgraded, "database")["copied"] == 1
+    assert examine(upgraded).ok
+    upgraded.close()
 
 
 def test_doctor_names_a_referenced_file_missing_from_the_store(backend, item):
