@@ -77,4 +77,6 @@ class EvidenceStore:
         self.files.put(upload.content, described.sha256)
 
     def read(self, sha256: str) -> bytes:
-        return self.files.read(sha256)
+        """The file's bytes, refused if they no longer hash to its name: evidence is what the signatures
+        vouched for, so a file changed in the store is never handed out as if it were the one signed."""
+        return self.files.read(sha256, verify=True)

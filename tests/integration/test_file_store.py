@@ -16,9 +16,11 @@ from helpers import FIX, do, evidence
 from sqlalchemy import select, update
 
 from engine import Engine
+from engine.access.items import evidence_for
 from engine.clock import CLOCK
 from engine.doctor import examine
 from engine.errors import InvalidInput, NotFound
+from engine.people.directory import user_id_of
 from engine.store.audit import chain_status
 from engine.store.blobs import StoredBlob
 from engine.store.file_migrate import migrate_files
@@ -224,6 +226,16 @@ def test_an_upgraded_deployment_still_reads_the_files_it_kept_on_disk(engine, it
     assert migrate_files(upgraded, "database")["copied"] == 1
     assert examine(upgraded).ok
     upgraded.close()
+
+
+def test_evidence_changed_in_the_store_is_refused_not_handed_out(backend, item):
+    do(backend, item, "fix_task", "张伟", FIX, files=evidence("回单.pdf", RECEIPT))
+    digest = hashlib.sha256(RECEIPT).hexdigest()
+    officer = user_id_of(backend, "张伟")
+    assert evidence_for(backend, item, digest, officer) == ("回单.pdf", RECEIPT)
+    corrupt(backend, backend.evidence.files, digest)
+    with pytest.raises(NotFound, match="已损坏"):
+        evidence_for(backend, item, digest, officer)
 
 
 def test_doctor_names_a_referenced_file_missing_from_the_store(backend, item):
