@@ -49,7 +49,7 @@ class DatabaseStore(FileStore):
             with self.db.transaction() as session:  # joins the caller's writing transaction
                 yield session
         else:  # inside a read-only unit (an import preview): the bytes commit on their own
-            with Session(self.db.engine.execution_options(rectify_write=True)) as session, session.begin():
+            with self.db.apart() as session:
                 yield session
 
     def _put(self, digest: str, content: bytes) -> None:

@@ -138,6 +138,15 @@ class Database:
                 logging.getLogger(__name__).exception("after-commit hook failed")
 
     @contextmanager
+    def apart(self) -> Iterator[Session]:
+        """A short writing transaction of its own, on another connection, committed at once whatever unit of
+        work this thread is in (so that others see it before that one ends): for what must not wait for, or
+        be undone with, the caller's work — a job's progress, bytes stored during a read-only preview. No
+        outbox, notifications or audit: whatever needs those belongs in `transaction()`."""
+        with Session(self.engine.execution_options(rectify_write=True)) as session, session.begin():
+            yield session
+
+    @contextmanager
     def reading(self) -> Iterator[Session]:
         """A read-only unit of work; inside another one (reading or writing) it joins it."""
         current = self._current.get()

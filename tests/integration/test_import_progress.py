@@ -25,3 +25,32 @@ def test_json_progress_lines_then_one_result(engine, item, tmp_path):
     progress = [json.loads(line)["progress"] for line in done.stderr.splitlines() if line.startswith("{")]
     assert progress[-1] == {"done": 25, "total": 25}
     assert len(json.loads(done.stdout)["created"]) == 25
+
+
+def test_a_background_imports_progress_is_seen_by_another_machine_while_it_runs(engine, tmp_path, monkeypatch):
+    """The job page may be answered by another app process than the one importing (several machines on one
+    PostgreSQL; on SQLite, another process of the one machine): it must see the progress before the import's
+    transaction commits."""
+    from dataclasses import replace
+
+    from engine import Engine
+    from engine.ledger.xlsx import jobs
+
+    new_round(engine, "第二轮")
+    folder = tmp_path / "other" if not engine.db.is_sqlite else engine.settings.instance_path
+    other = Engine(replace(engine.settings, instance_path=folder))
+    seen, write = [], jobs._write_progress
+
+    def watched(eng, job_id, done, total):
+        write(eng, job_id, done, total)
+        view = jobs.get_job(other, job_id)
+        seen.append((view["status"], view["progress"], view["result"]))
+
+    monkeypatch.setattr(jobs, "_write_progress", watched)
+    job = jobs.queue_import(engine, "第二轮", engine.uploads.put(ledger_xlsx()), "周婷", "台账.xlsx")
+    engine.outbox.run()  # runs the job unless the engine's dispatch already did after the commit
+    assert seen and seen[-1] == (jobs.QUEUED, {"done": 25, "total": 25}, None)
+    done = jobs.get_job(other, job["id"])
+    assert done["status"] == jobs.DONE and done["progress"] == {"done": 25, "total": 25}
+    assert done["result"]["created"] == 25
+    other.close()

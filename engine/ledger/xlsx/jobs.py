@@ -3,8 +3,10 @@ a job and answers at once with a page that follows its progress; the import itse
 nothing, one transaction — runs after commit as the outbox handler of `ImportQueued`
 (engine/outbox.py), so a large ledger never meets the web server's request timeout. A job that a
 crash interrupted is run again by `rectify outbox run` (its transaction rolled back; the job row says
-`done` only in the transaction that imported it). Progress goes to a small file per job in the
-instance folder, readable from every process while the import's transaction is still open.
+`done` only in the transaction that imported it). Progress must be readable while the import's own
+transaction is still open: on PostgreSQL it goes to the job's row in short transactions of its own, so
+the page shows it on every machine of a deployment; on SQLite (one machine, whose single writer is the
+import itself) to a small file per job in the instance folder.
 """
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Optional
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.errors import InvalidInput, NotFound
@@ -62,22 +65,33 @@ def _progress_path(engine: Engine, job_id: int):
 
 
 def _write_progress(engine: Engine, job_id: int, done: int, total: int) -> None:
-    path = _progress_path(engine, job_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, json.dumps({"done": done, "total": total}).encode("utf-8"))
+    progress = {"done": done, "total": total}
+    if engine.db.is_sqlite:
+        path = _progress_path(engine, job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, json.dumps(progress).encode("utf-8"))
+        return
+    try:
+        with engine.db.apart() as session:  # not the import's transaction: it commits now
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))  # progress is never worth waiting for
+            session.execute(update(ImportJob).where(ImportJob.id == job_id, ImportJob.status.in_((QUEUED, RUNNING)))
+                            .values(result={"progress": progress}))
+    except OperationalError:
+        pass
 
 
 def job_view(engine: Engine, job: ImportJob) -> dict:
     progress = {"done": job.items, "total": job.items} if job.status == DONE else {"done": 0, "total": 0}
     if job.status in (QUEUED, RUNNING):
         try:
-            progress = json.loads(_progress_path(engine, job.id).read_text())
+            progress = (json.loads(_progress_path(engine, job.id).read_text()) if engine.db.is_sqlite
+                        else (job.result or {}).get("progress", progress))
         except (OSError, ValueError):
             pass
     return {"id": job.id, "round_id": job.round_id, "status": job.status, "file_name": job.file_name,
             "actor": job.actor, "created_at": job.created_at.isoformat(),
             "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-            "progress": progress, "result": job.result, "error": job.error,
+            "progress": progress, "result": job.result if job.status in (DONE, FAILED) else None, "error": job.error,
             "finished": job.status in (DONE, FAILED)}
 
 
