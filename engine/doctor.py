@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from engine.errors import StoreUnavailable
 from engine.process.assignment import excluded_by_review, may_complete
 from engine.process.bpmn import reviewed_ids
 from engine.process.instances import find_task, load_workflow
@@ -146,7 +147,10 @@ def examine(engine: Engine) -> DoctorReport:
         _instances(engine, session, report)
         _signatures(session, report)
         _outbox(engine, session, report)
-        _files(engine, session, report)
+        try:
+            _files(engine, session, report)
+        except StoreUnavailable as exc:
+            report.add("files", "文件库", exc.message)
         chain = verify_chain(session, engine.db.audit_key)
         report.checked["audit_rows"] = chain.rows
         if not chain.ok:

@@ -40,3 +40,10 @@ class Conflict(EngineError):
     """Someone else changed the same thing first; nothing of this action was written."""
 
     status = 409
+
+
+class StoreUnavailable(EngineError):
+    """The file store cannot be used as configured (a missing bucket, refused credentials, no connection):
+    nothing of the action was written, and the message names the setting to check."""
+
+    status = 503

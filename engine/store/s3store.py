@@ -4,14 +4,17 @@ clouds) through boto3, for deployments whose files should not live in the databa
 Keys are `<prefix><namespace>/<sha[:2]>/<sha>`; an object's LastModified is its last-used time, and
 storing existing content again copies the object onto itself to renew it (pruning then spares it).
 As on disk, a file is written just before the commit that refers to it; `rectify files prune`
-removes what a failed commit left. The bucket must exist."""
+removes what a failed commit left. The bucket must exist: the product does not create it (that takes rights a
+deployment's key should not need); an unusable bucket, key or address is reported as StoreUnavailable
+naming the setting, by the action that met it and by `rectify doctor`."""
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterator
 
-from engine.errors import InvalidInput
+from engine.errors import InvalidInput, StoreUnavailable
 from engine.store.filestore import Entry, FileStore, utc_now
 
 if TYPE_CHECKING:
@@ -32,9 +35,36 @@ def _client(endpoint: str, region: str, access_key: str, secret_key: str):
                                       connect_timeout=10, read_timeout=60))
 
 
+_REFUSED = {"InvalidAccessKeyId": "RECTIFY_S3_ACCESS_KEY", "SignatureDoesNotMatch": "RECTIFY_S3_SECRET_KEY",
+            "AccessDenied": "RECTIFY_S3_ACCESS_KEY"}
+
+
+def _code(exc: Exception) -> str:
+    return str(getattr(exc, "response", {}).get("Error", {}).get("Code"))
+
+
 def _missing(exc: Exception) -> bool:
-    error = getattr(exc, "response", {}).get("Error", {})
-    return str(error.get("Code")) in _MISSING
+    return _code(exc) in _MISSING
+
+
+@contextmanager
+def _usable(bucket: str, endpoint: str):
+    """Errors that say the store itself cannot be used, as one the user can act on."""
+    from botocore.exceptions import ClientError, EndpointConnectionError
+
+    try:
+        yield
+    except EndpointConnectionError as exc:
+        raise StoreUnavailable(f"文件库（S3）无法连接：{endpoint or '默认地址'} 不可达，请检查 RECTIFY_S3_ENDPOINT_URL") from exc
+    except ClientError as exc:
+        code = _code(exc)
+        if code == "NoSuchBucket":
+            raise StoreUnavailable(f"文件库（S3）的存储桶「{bucket}」不存在：请先在对象存储中创建它，"
+                                   "或改正 RECTIFY_S3_BUCKET") from exc
+        if code in _REFUSED:
+            raise StoreUnavailable(f"文件库（S3）拒绝了访问（{code}）：请检查 {_REFUSED[code]} "
+                                   f"及其对存储桶「{bucket}」的权限") from exc
+        raise
 
 
 class S3Store(FileStore):
@@ -44,6 +74,10 @@ class S3Store(FileStore):
     def __init__(self, client, bucket: str, prefix: str, namespace: str):
         super().__init__(namespace)
         self.client, self.bucket, self.prefix = client, bucket, prefix
+        self.endpoint = getattr(getattr(client, "meta", None), "endpoint_url", "")
+
+    def _usable(self):
+        return _usable(self.bucket, self.endpoint)
 
     @classmethod
     def from_settings(cls, settings: Settings, namespace: str) -> "S3Store":
@@ -62,23 +96,27 @@ class S3Store(FileStore):
         try:
             return self.client.head_object(Bucket=self.bucket, Key=self._key(name))
         except ClientError as exc:
-            if _missing(exc):
+            if _missing(exc):  # (a HEAD answers 404 for a missing bucket too: the write that follows names it)
                 return None
-            raise
+            with self._usable():
+                raise
 
     def _put(self, digest: str, content: bytes) -> None:
         key = self._key(digest)
-        if self._head(digest) is not None:  # stored already: a copy onto itself renews LastModified
-            self.client.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
-                                    MetadataDirective="REPLACE", Metadata={"sha256": digest, "used": utc_now().isoformat()})
-            return
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=content, Metadata={"sha256": digest})
+        stored = self._head(digest) is not None
+        with self._usable():
+            if stored:  # a copy onto itself renews LastModified
+                self.client.copy_object(Bucket=self.bucket, Key=key, CopySource={"Bucket": self.bucket, "Key": key},
+                                        MetadataDirective="REPLACE", Metadata={"sha256": digest, "used": utc_now().isoformat()})
+            else:
+                self.client.put_object(Bucket=self.bucket, Key=key, Body=content, Metadata={"sha256": digest})
 
     def _fetch(self, sha256: str) -> bytes | None:
         from botocore.exceptions import ClientError
 
         try:
-            return self.client.get_object(Bucket=self.bucket, Key=self._key(sha256))["Body"].read()
+            with self._usable():
+                return self.client.get_object(Bucket=self.bucket, Key=self._key(sha256))["Body"].read()
         except ClientError as exc:
             if _missing(exc):
                 return None
@@ -90,13 +128,15 @@ class S3Store(FileStore):
     def entries(self) -> Iterator[Entry]:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=f"{self.prefix}{self.namespace}/", PaginationConfig={"PageSize": self.page_size})
-        for page in pages:
-            for obj in page.get("Contents", []):
-                yield Entry(obj["Key"].rsplit("/", 1)[-1], obj["Size"], obj["LastModified"])
+        with self._usable():
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    yield Entry(obj["Key"].rsplit("/", 1)[-1], obj["Size"], obj["LastModified"])
 
     def _remove(self, name: str, unused_since: datetime | None) -> bool:
         head = self._head(name)
         if head is None or (unused_since is not None and head["LastModified"] > unused_since):
             return False
-        self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
+        with self._usable():
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(name))
         return True

@@ -16,15 +16,17 @@ import boto3
 import pytest
 from helpers import FIX, close_immediate_item, do, evidence
 from moto.server import ThreadedMotoServer
+from sqlalchemy import select
 
 from engine import Engine
 from engine.clock import CLOCK
 from engine.closure import signing
 from engine.closure.records import latest_closure_pdf
 from engine.doctor import examine
-from engine.errors import InvalidInput, NotFound
+from engine.errors import InvalidInput, NotFound, StoreUnavailable
 from engine.store.backup import backup
 from engine.store.file_prune import prune_files
+from engine.store.models import EvidenceFile
 
 RECEIPT = b"%PDF-1.4 bank receipt kept in S3"
 CREDENTIALS = {"s3_access_key": "rectify-test", "s3_secret_key": "rectify-test-secret", "s3_region": "us-east-1"}
@@ -136,3 +138,13 @@ def test_a_file_store_setting_that_cannot_work_is_named_at_start(engine):
         Engine(replace(engine.settings, file_store="s3"))
     with pytest.raises(InvalidInput, match="只能是 disk、database 或 s3"):
         Engine(replace(engine.settings, file_store="nfs"))
+
+
+def test_a_bucket_or_key_that_cannot_be_used_is_named_and_nothing_is_written(s3, item, s3_url):
+    missing = Engine(replace(s3.settings, s3_bucket=f"rectify-missing-{secrets.token_hex(4)}"))
+    with pytest.raises(StoreUnavailable, match="存储桶「rectify-missing-.*」不存在.*RECTIFY_S3_BUCKET"):
+        do(missing, item, "fix_task", "张伟", FIX, files=evidence("回单.pdf", RECEIPT))
+    with missing.db.reading() as session:
+        assert session.execute(select(EvidenceFile)).first() is None  # the completion was rolled back
+    assert [f.subject for f in examine(missing).findings] == ["文件库"]
+    missing.close()
