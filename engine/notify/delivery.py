@@ -10,14 +10,16 @@ person's hour has come, at most one per person and day (a unique key).
 Sending is `rectify notify run` (or `rectify worker`): due rows are claimed with a lease —
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, SQLite's write lock — so two runs at once never send the same
 row; a failure is retried with back-off (1, 2, 4 … minutes) and after MAX_ATTEMPTS stays 失败 with its
-error for the administrator (`/admin`, `rectify notify status`). A message is sent once; only a crash
-between sending and recording it could send it again when its lease runs out."""
+error for the administrator (`/admin`, `rectify notify status`). Each send first renews its claim, and
+skips a row whose claim lapsed and was taken by another run. A message is sent once; only a crash between
+sending and recording it could send it again when its lease runs out."""
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
 import os
+import secrets
 import smtplib
 import socket
 import ssl
@@ -113,34 +115,49 @@ class NotifyReport:
 
 
 def _worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This run: its machine and process, and a token (two runs may share a process, each on a thread)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
-def claim(engine: Engine, now: datetime, limit: int = 50) -> list[int]:
-    """Due rows leased to this process (others skip them)."""
+def claim(engine: Engine, now: datetime, worker: str, limit: int = 50) -> list[int]:
+    """Due rows leased to this run (others skip them)."""
     with engine.db.transaction() as session:
         rows = session.execute(
             select(Delivery).where(Delivery.status == PENDING, Delivery.available_at <= now,
                                    or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now))
             .order_by(Delivery.id).limit(limit).with_for_update(skip_locked=True)).scalars().all()
         for row in rows:
-            row.claimed_until, row.claimed_by = now + LEASE, _worker_name()
+            row.claimed_until, row.claimed_by = now + LEASE, worker
         return [r.id for r in rows]
 
 
 def send_due(engine: Engine, now: datetime, report: NotifyReport, limit: int = 1000) -> None:
+    worker = _worker_name()
     while report.sent + report.retried + report.failed < limit:
-        ids = claim(engine, now)
+        ids = claim(engine, now, worker)
         if not ids:
             return
         for delivery_id in ids:
-            _send_one(engine, delivery_id, now, report)
+            _send_one(engine, delivery_id, now, worker, report)
 
 
-def _send_one(engine: Engine, delivery_id: int, now: datetime, report: NotifyReport) -> None:
-    with engine.db.reading() as session:
-        row = session.get(Delivery, delivery_id)
-        message = (row.channel, row.subject, row.body, dict(row.payload))
+def _still_ours(engine: Engine, delivery_id: int, now: datetime, worker: str) -> tuple | None:
+    """The message, if this run's claim on it still holds, the claim renewed for the send: a batch that took
+    longer than its lease (a slow mail server) may have had its last rows claimed by another run, which
+    sends them; this one must then not send them too."""
+    with engine.db.transaction() as session:
+        renewed = session.execute(
+            update(Delivery).where(Delivery.id == delivery_id, Delivery.status == PENDING,
+                                   Delivery.claimed_by == worker)
+            .values(claimed_until=max(now, engine.clock.now()) + LEASE)
+            .returning(Delivery.channel, Delivery.subject, Delivery.body, Delivery.payload)).first()
+    return None if renewed is None else (renewed[0], renewed[1], renewed[2], dict(renewed[3]))
+
+
+def _send_one(engine: Engine, delivery_id: int, now: datetime, worker: str, report: NotifyReport) -> None:
+    message = _still_ours(engine, delivery_id, now, worker)
+    if message is None:
+        return
     try:
         (send_mail if message[0] == EMAIL else post_webhook)(engine.settings, *message[1:])
         error = None

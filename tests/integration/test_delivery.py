@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from helpers import DEADLINE, FIX, do, evidence, new_item, sign
 
 from engine.core import Engine
-from engine.notify.delivery import FAILED, MAX_ATTEMPTS, delivery_status
+from engine.notify.delivery import FAILED, LEASE, MAX_ATTEMPTS, NotifyReport, _send_one, claim, delivery_status
 from engine.notify.digest import notify_run
 from engine.notify.preferences import set_preferences
 from engine.people.directory import user_id_of
@@ -129,6 +129,29 @@ def test_each_message_goes_once_even_with_two_runs_at_once(engine, staffed_round
     finally:
         mailer.close()
         other.close()
+
+
+def test_a_run_whose_lease_lapsed_does_not_send_what_another_run_took_over(engine, staffed_round, smtp):
+    """A run slower than its lease (a slow mail server, a batch of fifty) may find its last rows claimed by
+    another run: only one of them sends each."""
+    set_preferences(engine, user_id_of(engine, "张伟"), "zhangwei@example.gov.cn", True, True, None)
+    mailer = delivering(engine, smtp_url=smtp.url)
+    try:
+        item = new_item(mailer, IMMEDIATE)
+        do(mailer, item, "fix_task", "张伟", FIX, files=evidence())
+        sign(mailer, item, "unit_head_review", "李娜", "reject", "请补充")
+        moment = at(engine, DEADLINE - timedelta(days=30), 7)
+        slow = "slow-run"
+        [row] = claim(mailer, moment, slow)  # the 退回 e-mail
+        later = moment + LEASE + timedelta(minutes=1)
+        assert claim(mailer, later, "other-run") == [row]  # the slow run's lease lapsed: taken over
+        report = NotifyReport()
+        _send_one(mailer, row, moment, slow, report)  # the slow run reaches it at last
+        assert (report.sent, smtp.messages) == (0, [])
+        _send_one(mailer, row, later, "other-run", report)
+        assert report.sent == 1 and len(smtp.messages) == 1
+    finally:
+        mailer.close()
 
 
 def test_a_refusing_server_is_retried_then_shown_as_failed(engine, staffed_round, smtp):
