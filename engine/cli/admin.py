@@ -45,18 +45,20 @@ def audit():
 @audit.command("verify")
 @click.option("--checkpoint", "checkpoint_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
               help="审计检查点文件（rectify audit checkpoint 生成，保存在系统之外），可多次给出")
+@click.option("--files", "with_files", is_flag=True, help="同时逐个读取并校验佐证材料和销号单文件的 SHA-256（较慢）")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_obj
 @handled
-def audit_verify(ctx, checkpoint_files, as_json):
+def audit_verify(ctx, checkpoint_files, with_files, as_json):
     """校验审计日志（带密钥的链）、办理记录与签字的封存、各问题的签字链，以及给出的检查点；
-    有问题时逐条指出并以 1 退出。"""
+    加 --files 时还校验每个被引用的文件；有问题时逐条指出并以 1 退出。"""
     from engine.integrity import read_checkpoint, verify_history
 
     checkpoints = [read_checkpoint(Path(f).read_bytes()) for f in checkpoint_files]
-    value = verify_history(ctx.engine(), checkpoints).as_dict()
+    value = verify_history(ctx.engine(), checkpoints, files=with_files).as_dict()
     emit(value, as_json, lambda v: (f"审计完整：审计日志 {v['rows']} 行，办理记录 {v['checked'].get('task_records', 0)} 条，"
-                                    f"签字 {v['checked'].get('signatures', 0)} 个，检查点 {len(checkpoints)} 个，均校验一致")
+                                    f"签字 {v['checked'].get('signatures', 0)} 个，检查点 {len(checkpoints)} 个"
+                                    + (f"，文件 {v['checked']['files']} 个" if with_files else "") + "，均校验一致")
          if v["ok"] else "审计发现问题：\n" + "\n".join(f"  {p}" for p in v["problems"]))
     if not value["ok"]:
         if not as_json:

@@ -20,6 +20,7 @@ from engine.access.items import evidence_for
 from engine.clock import CLOCK
 from engine.doctor import examine
 from engine.errors import InvalidInput, NotFound
+from engine.integrity import verify_history
 from engine.people.directory import user_id_of
 from engine.store.audit import chain_status
 from engine.store.blobs import StoredBlob
@@ -236,6 +237,17 @@ def test_evidence_changed_in_the_store_is_refused_not_handed_out(backend, item):
     corrupt(backend, backend.evidence.files, digest)
     with pytest.raises(NotFound, match="已损坏"):
         evidence_for(backend, item, digest, officer)
+
+
+def test_audit_verify_with_files_rehashes_every_file_a_row_names(engine, item, cli_on):
+    do(engine, item, "fix_task", "张伟", FIX, files=evidence("回单.pdf", RECEIPT))
+    whole = json.loads(cli_on(engine, "audit", "verify", "--files", "--json").stdout)
+    assert whole["ok"] and whole["checked"]["files"] == 1
+    corrupt(engine, engine.evidence.files, hashlib.sha256(RECEIPT).hexdigest())
+    assert verify_history(engine).ok  # the rows alone still agree with each other
+    damaged = cli_on(engine, "audit", "verify", "--files", "--json")
+    [problem] = json.loads(damaged.stdout)["problems"]
+    assert damaged.returncode == 1 and f"问题 {item} 的佐证材料" in problem and "已损坏" in problem
 
 
 def test_doctor_names_a_referenced_file_missing_from_the_store(backend, item):
