@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from engine.clock import CLOCK, Clock
 from engine.closure.records import RecordOnClose
 from engine.config import Settings
-from engine.events import ImportQueued, ItemClosed
+from engine.events import DocumentQueued, ImportQueued, ItemClosed
 
 # Tables defined beside their logic, registered here so that importing the Engine knows the whole
 # schema (migrations, backups and the schema test rely on it).
@@ -29,6 +29,7 @@ from engine.process import designs as _designs  # noqa: F401
 from engine.process import form_versions as _form_versions  # noqa: F401
 from engine.process import migration as _migration  # noqa: F401
 from engine.process.bpmn import ProcessRuntime
+from engine.reports.document_jobs import RenderDocument  # (also registers the document_jobs table)
 from engine.store import audit
 from engine.store import blobs as _blobs  # noqa: F401  (the stored_files table)
 from engine.store.backends import make_store
@@ -56,8 +57,8 @@ class Engine:
         # Functions BPMN scripts may call; deploying BPMN is a trusted act (scripts run unsandboxed).
         self.processes = ProcessRuntime({"escalation_time": self.escalation_time, "in_days": self.in_days})
         # Domain events go to the outbox with the change that raised them; handlers run after commit.
-        self.outbox = Outbox(self, {ItemClosed.name: RecordOnClose(), ImportQueued.name: RunImport()},
-                             settings.outbox_dispatch)
+        self.outbox = Outbox(self, {ItemClosed.name: RecordOnClose(), ImportQueued.name: RunImport(),
+                                    DocumentQueued.name: RenderDocument()}, settings.outbox_dispatch)
         # Before the outbox takes the events: the notifications they cause, in the same commit.
         self.db.before_commit.append(lambda session: write_notifications(session, self.clock.now(), self.settings))
         self.db.before_commit.append(self.outbox.write_recorded)

@@ -102,9 +102,17 @@ class ImportQueued(DomainEvent):
     job_id: int
 
 
+@dataclass(frozen=True)
+class DocumentQueued(DomainEvent):
+    """Someone asked for a long document (the 整改情况报告 PDF of a large round); it is laid out after
+    commit (engine/reports/document_jobs.py). Not about one item: `item_id` is 0."""
+
+    job_id: int
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {
     cls.name: cls for cls in (TaskAssigned, TaskReturned, ItemClosed, ItemReopened, DeadlineChanged, EscalationRaised,
-                              ChangeDecided, ImportQueued)
+                              ChangeDecided, ImportQueued, DocumentQueued)
 }
 
 

@@ -9,16 +9,20 @@ row handled and drops its work. A handler that raises leaves the row for a later
 
 When handling happens is a setting (`Settings.outbox_dispatch`), the way it happens is not:
   thread    after commit, on a background thread of this process (the web app: the request that
-            closed an item returns without waiting for its 销号单)
+            closed an item returns without waiting for its 销号单); a handler marked `slow` (a long
+            document, a minute of layout) has a thread of its own, so the 销号单 never wait behind it
   inline    after commit, in the caller's thread (the CLI, tests: the record exists when it returns)
   deferred  only when `rectify outbox run` or `rectify tick` runs (several workers may share it)
 Whatever a process did not get to — it crashed, it was stopped — `rectify outbox run` finishes.
+A claim on a row is a lease (engine/store/outbox.py); a `prepare` longer than that renews it as it goes
+(`keep_claim`), so that no other worker starts the same work meanwhile.
 """
 from __future__ import annotations
 
 import logging
 import queue
 import threading
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PENDING = "rectify.outbox_pending"  # session.info key: ids written by this transaction that need handling
 DISPATCH_MODES = ("thread", "inline", "deferred")
+_HANDLING: ContextVar[int | None] = ContextVar("rectify_outbox_row", default=None)  # the row `prepare` works on
 
 
 class Handler(Protocol):
@@ -59,8 +64,7 @@ class Outbox:
         self.engine = engine
         self.handlers = handlers
         self.dispatch = dispatch
-        self._queue: queue.Queue | None = None
-        self._thread: threading.Thread | None = None
+        self._lanes: dict[bool, tuple[queue.Queue, threading.Thread]] = {}  # slow or not → its queue and thread
         self._lock = threading.Lock()
 
     # -- the two transaction hooks (engine/store/db.py calls them) --------------------------------
@@ -73,20 +77,40 @@ class Outbox:
             if ids:
                 session.info[PENDING] = ids
 
+    def _slow(self, name: str) -> bool:
+        return getattr(self.handlers.get(name), "slow", False)
+
     def committed(self, info: dict) -> None:
         """After commit: have the new rows handled as the dispatch setting says."""
-        ids = info.get(PENDING)
-        if not ids or self.dispatch == "deferred":
+        written = info.get(PENDING)
+        if not written or self.dispatch == "deferred":
             return
         if self.dispatch == "inline":
-            self.run(ids=ids)
+            self.run(ids=[row_id for row_id, _ in written])
             return
+        for slow in (False, True):
+            ids = [row_id for row_id, name in written if self._slow(name) == slow]
+            if ids:
+                self._lane(slow).put(ids)
+
+    def _lane(self, slow: bool) -> queue.Queue:
         with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._queue = self._queue or queue.Queue()
-                self._thread = threading.Thread(target=self._work, name="rectify-outbox", daemon=True)
-                self._thread.start()
-        self._queue.put(ids)
+            lane = self._lanes.get(slow)
+            if lane is None or not lane[1].is_alive():
+                work = lane[0] if lane else queue.Queue()
+                thread = threading.Thread(target=self._work, args=(work,), daemon=True,
+                                          name="rectify-outbox-slow" if slow else "rectify-outbox")
+                thread.start()
+                self._lanes[slow] = lane = (work, thread)
+            return lane[0]
+
+    def keep_claim(self) -> None:
+        """From a handler's `prepare` that takes long: keep its row claimed for another lease (called as it
+        makes progress). Nothing outside a `prepare`."""
+        row_id = _HANDLING.get()
+        if row_id is not None:
+            with self.engine.db.apart() as session:
+                rows.renew(session, row_id, self.engine.clock.now())
 
     # -- handling ------------------------------------------------------------------------------
 
@@ -110,7 +134,11 @@ class Outbox:
         handler = self.handlers.get(name)
         try:
             event = decode(name, payload)
-            prepared = handler.prepare(self.engine, event) if handler else None
+            token = _HANDLING.set(row_id)
+            try:
+                prepared = handler.prepare(self.engine, event) if handler else None
+            finally:
+                _HANDLING.reset(token)
             with self.engine.db.transaction() as session:
                 row = rows.lock_unhandled(session, row_id)
                 if row is None:
@@ -127,20 +155,20 @@ class Outbox:
             report.failed += 1
             report.errors.append({"id": row_id, "event": name, "error": message})
 
-    def _work(self) -> None:
+    def _work(self, work: queue.Queue) -> None:
         while True:
-            ids = self._queue.get()
+            ids = work.get()
             try:
                 self.run(ids=ids)
             except Exception:  # noqa: BLE001 — the rows stay for `rectify outbox run`
                 log.exception("outbox thread: handling %s failed", ids)
             finally:
-                self._queue.task_done()
+                work.task_done()
 
     def wait_idle(self) -> None:
-        """Block until the background thread has handled everything queued so far."""
-        if self._queue is not None:
-            self._queue.join()
+        """Block until the background threads have handled everything queued so far."""
+        for work, _ in list(self._lanes.values()):
+            work.join()
 
     # -- reading -------------------------------------------------------------------------------
 

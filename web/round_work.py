@@ -1,23 +1,29 @@
-"""A round's internal documents and its own work: the 整改情况报告 (.pdf/.docx), the 三张清单 (.xlsx),
-the 整改工作记录 page and the 回头看 page. Who may do what is decided in engine/access/round_documents.py."""
+"""A round's internal documents and its own work: the 整改情况报告 (.pdf/.docx; the PDF of a large round
+made in the background, with a page that follows it), the 三张清单 (.xlsx), the 整改工作记录 page and
+the 回头看 page. Who may do what is decided in engine/access/round_documents.py."""
 from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user, login_required
 
 from engine.access.round_documents import (
     UPWARD_FORMATS,
     activities_for,
     add_activity_for,
+    document_file_for,
+    document_job_for,
     lists_for,
     lookbacks_for,
+    regenerate_upward_for,
     remove_activity_for,
     start_lookback_for,
+    upward_pdf_for,
     upward_report_for,
 )
 from engine.errors import InvalidInput
+from engine.reports.document_jobs import SYNC_LIMIT
 
 from . import engine
 
@@ -35,10 +41,39 @@ def _download(name: str, data: bytes, kind: str):
 @bp.get("/rounds/<int:round_id>/upward.<kind>")
 @login_required
 def upward(round_id, kind):
+    """The .docx at once; the PDF at once for a round of at most UPWARD_PDF_SYNC_LIMIT problems (app setting,
+    default engine/reports/document_jobs.py), else made in the background with a page that follows it."""
     if kind not in UPWARD_FORMATS:
         abort(404)
-    name, document = upward_report_for(engine(), current_user.id, round_id, kind)
+    if kind == "pdf":
+        answer = upward_pdf_for(engine(), current_user.id, round_id,
+                                int(current_app.config.get("UPWARD_PDF_SYNC_LIMIT", SYNC_LIMIT)))
+        if "job" in answer:
+            return redirect(url_for("round_work.document_job", round_id=round_id, job_id=answer["job"]["id"]))
+        name, document = answer["file"]
+    else:
+        name, document = upward_report_for(engine(), current_user.id, round_id, kind)
     return send_file(document, as_attachment=True, download_name=name, mimetype=MIMETYPES[kind])  # closed when sent
+
+
+@bp.post("/rounds/<int:round_id>/upward/jobs")
+@login_required
+def upward_again(round_id):
+    job = regenerate_upward_for(engine(), current_user.id, round_id)
+    return redirect(url_for("round_work.document_job", round_id=round_id, job_id=job["id"]))
+
+
+@bp.get("/rounds/<int:round_id>/upward/jobs/<int:job_id>")
+@login_required
+def document_job(round_id, job_id):
+    job = document_job_for(engine(), current_user.id, round_id, job_id)
+    return render_template("rounds/document_job.html", job=job, round=job["round"])
+
+
+@bp.get("/rounds/<int:round_id>/upward/jobs/<int:job_id>/file")
+@login_required
+def document_job_file(round_id, job_id):
+    return _download(*document_file_for(engine(), current_user.id, round_id, job_id), "pdf")
 
 
 @bp.get("/rounds/<int:round_id>/lists.xlsx")

@@ -1,6 +1,6 @@
 """巡察轮次: the round list and page, editing a round and its report text, the ledger import (upload →
 preview → confirm) and export, the dashboard (统计) and the public progress report. Who may do what
-is decided in engine/round_access.py."""
+is decided in engine/access/rounds.py."""
 from __future__ import annotations
 
 import re

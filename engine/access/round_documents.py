@@ -15,6 +15,13 @@ from engine.ledger.activities import ACTIVITY_KINDS, activity_figures, add_activ
 from engine.ledger.lookbacks import DEFAULT_DAYS, lookback_campaigns, start_lookback
 from engine.ledger.rounds import find_round, round_view
 from engine.ledger.xlsx.lists import export_lists
+from engine.reports.document_jobs import (
+    SYNC_LIMIT,
+    document_file,
+    get_document_job,
+    problem_count,
+    request_upward_pdf,
+)
 from engine.reports.upward import render_upward_docx, upward_pdf_file, upward_report
 
 if TYPE_CHECKING:
@@ -34,6 +41,42 @@ def upward_report_for(engine: Engine, user_id: int, round_id: int, kind: str) ->
         require_role(session, user_id, *EXPORTERS)
         report = upward_report(engine, round_id)
     return f"{report['round']['name']}-整改情况报告-{_today(engine)}.{kind}", UPWARD_FORMATS[kind](report)
+
+
+def upward_pdf_for(engine: Engine, user_id: int, round_id: int, sync_limit: int = SYNC_LIMIT) -> dict:
+    """The upward PDF as the web answers it: {"file": (name, file object)} for a round of at most
+    `sync_limit` problems (laid out now, a few seconds), else {"job": …} — the background job that makes
+    it, queued now or one already queued, running or finished and current (engine/reports/document_jobs.py)."""
+    with engine.db.reading() as session:
+        require_role(session, user_id, *EXPORTERS)
+        small = problem_count(session, round_id) <= sync_limit
+    if small:
+        return {"file": upward_report_for(engine, user_id, round_id, "pdf")}
+    with engine.db.transaction() as session:
+        actor = require_role(session, user_id, *EXPORTERS).name
+        return {"job": request_upward_pdf(engine, round_id, actor)}
+
+
+def regenerate_upward_for(engine: Engine, user_id: int, round_id: int) -> dict:
+    """A new background job for the upward PDF (after a failure, or to include the latest changes),
+    unless one is already queued or running."""
+    with engine.db.transaction() as session:
+        actor = require_role(session, user_id, *EXPORTERS).name
+        return request_upward_pdf(engine, round_id, actor, again=True)
+
+
+def document_job_for(engine: Engine, user_id: int, round_id: int, job_id: int) -> dict:
+    """A background job's state and progress, with the round's name, for whoever may read the report."""
+    with engine.db.reading() as session:
+        require_role(session, user_id, *EXPORTERS)
+        return get_document_job(engine, round_id, job_id) | {"round": round_view(find_round(session, round_id))}
+
+
+def document_file_for(engine: Engine, user_id: int, round_id: int, job_id: int) -> tuple[str, bytes]:
+    """(file name, PDF bytes) a finished job made."""
+    with engine.db.reading() as session:
+        require_role(session, user_id, *EXPORTERS)
+    return document_file(engine, round_id, job_id)
 
 
 def lists_for(engine: Engine, user_id: int, round_id: int) -> tuple[str, bytes]:

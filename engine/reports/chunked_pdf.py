@@ -29,6 +29,8 @@ from engine import render
 
 # What a window's HTML is made of: (the units in it, the first one's index, the first page's number).
 WindowHtml = Callable[[list, int, int], str]
+# Told after each window: (units laid out, all units, pages kept so far). A background job shows it.
+Progress = Callable[[int, int, int], None]
 
 
 def _page_units(page) -> tuple[int | None, int | None]:
@@ -137,7 +139,8 @@ def _document_info(path: str) -> dict:
     return info | ({"/Lang": str(lang)} if lang else {})
 
 
-def _lay_out(units: list, window_html: WindowHtml, chunk: int, folder: str, font_config) -> tuple[list, list]:
+def _lay_out(units: list, window_html: WindowHtml, chunk: int, folder: str, font_config,
+             progress: Progress | None = None) -> tuple[list, list]:
     """Write the windows' PDFs into `folder`: (their paths, each kept page's height and bookmarks)."""
     parts, bookmarks, start, page_number, size = [], [], 0, 1, chunk
     while True:
@@ -157,14 +160,17 @@ def _lay_out(units: list, window_html: WindowHtml, chunk: int, folder: str, font
         gc.collect()  # the window's boxes hold reference cycles: free them before the next window
         _trim()
         page_number += keep
+        if progress is not None:
+            progress(len(units) if following is None else following, len(units), page_number - 1)
         if following is None:
             return parts, bookmarks
         start, size = following, chunk
 
 
-def write_chunked_pdf(units: list, window_html: WindowHtml, target: BinaryIO, chunk: int) -> int:
-    """Lay out `units` `chunk` at a time (see the module docstring) and write the joined PDF to `target`.
-    Returns the number of pages."""
+def write_chunked_pdf(units: list, window_html: WindowHtml, target: BinaryIO, chunk: int,
+                      progress: Progress | None = None) -> int:
+    """Lay out `units` `chunk` at a time (see the module docstring) and write the joined PDF to `target`,
+    telling `progress` after each window (it has no say in the layout). Returns the number of pages."""
     folder = tempfile.mkdtemp(prefix="rectify-pdf-")
     # The collections after each window need only look at what the windows made, not at every object
     # the process had before (the engine, its caches): ~0.1 s a window otherwise.
@@ -172,7 +178,7 @@ def write_chunked_pdf(units: list, window_html: WindowHtml, target: BinaryIO, ch
     try:
         with render.collected_glyphs() as glyphs:
             font_config = render.fonts()
-            parts, bookmarks = _lay_out(units, window_html, max(1, chunk), folder, font_config)
+            parts, bookmarks = _lay_out(units, window_html, max(1, chunk), folder, font_config, progress)
             subsets = render.union_subsets(glyphs) if len(parts) > 1 else {}
             glyphs.clear()
         del font_config  # its font files stay mapped (and counted in the process's memory) while it lives

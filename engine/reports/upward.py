@@ -39,7 +39,7 @@ from engine.ledger.round_facts import (
 from engine.ledger.rounds import find_round, issuer_of, round_view
 from engine.ledger.supervision import notices
 from engine.ledger.talks import talks_about
-from engine.reports.chunked_pdf import pdf_bytes, pdf_file, write_chunked_pdf
+from engine.reports.chunked_pdf import Progress, pdf_bytes, pdf_file, write_chunked_pdf
 from engine.reports.progress import (
     aspect_title,
     chinese_date,
@@ -264,10 +264,11 @@ def render_upward_html(report: dict) -> str:
     return _window_html(report, tables)(units, 0, 1)
 
 
-def write_upward_pdf(report: dict, target: BinaryIO, chunk: int = PDF_CHUNK) -> int:
-    """A4, 公文 layout, page numbers, written to a file `chunk` units at a time (bounded memory). Returns the pages."""
+def write_upward_pdf(report: dict, target: BinaryIO, chunk: int = PDF_CHUNK, progress: Progress | None = None) -> int:
+    """A4, 公文 layout, page numbers, written to a file `chunk` units at a time (bounded memory), telling
+    `progress` after each window (engine/reports/document_jobs.py shows it). Returns the pages."""
     units, tables = document_units(report)
-    return write_chunked_pdf(units, _window_html(report, tables), target, chunk)
+    return write_chunked_pdf(units, _window_html(report, tables), target, chunk, progress)
 
 
 def upward_pdf_file(report: dict, chunk: int = PDF_CHUNK) -> BinaryIO:

@@ -2,19 +2,21 @@
 
 Evidence and closure records are written just before their transaction commits, so a commit that
 fails (a lost race, a crash) can leave a file no row names; a ledger uploaded for an import preview
-is kept only until it is confirmed or abandoned. Only files older than a grace period go, so nothing
-an action in progress is about to commit is touched (storing content that already exists renews
-its last-used time, see `FileStore.put`). The same on every backend (disk, database, S3)."""
+is kept only until it is confirmed or abandoned; of the long documents made in the background, each
+round's latest is kept. Only files older than a grace period go, so nothing an action in progress is
+about to commit is touched (storing content that already exists renews its last-used time, see
+`FileStore.put`). The same on every backend (disk, database, S3)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.errors import InvalidInput
 from engine.store import audit
 from engine.store.backends import engine_stores
+from engine.store.document_jobs import DONE, DocumentJob
 from engine.store.filestore import FileStore
 from engine.store.models import Base, Document, EvidenceFile
 
@@ -47,6 +49,14 @@ def _awaited_uploads(session) -> set[str]:
     return set(session.execute(select(jobs.c.sha256).where(jobs.c.finished_at.is_(None))).scalars())
 
 
+def _latest_reports(session) -> set[str]:
+    """The file of each round's latest finished long document (engine/reports/document_jobs.py): the one
+    its job page offers. Earlier ones are made again on request."""
+    latest = (select(func.max(DocumentJob.id)).where(DocumentJob.status == DONE)
+              .group_by(DocumentJob.round_id, DocumentJob.kind))
+    return set(session.execute(select(DocumentJob.sha256).where(DocumentJob.id.in_(latest))).scalars())
+
+
 def prune_files(engine: Engine, grace: timedelta = GRACE, dry_run: bool = False, actor: str | None = None) -> dict:
     """Remove (or with `dry_run` only list) stored files that no row refers to and that are older than
     `grace`. Returns counts and bytes per store; a run that removed files is in the audit log."""
@@ -56,7 +66,7 @@ def prune_files(engine: Engine, grace: timedelta = GRACE, dry_run: bool = False,
     with engine.db.reading() as session:  # no write lock while the stores are listed
         referenced = {
             "evidence": set(session.execute(select(EvidenceFile.sha256).distinct()).scalars()),
-            "documents": set(session.execute(select(Document.sha256).distinct()).scalars()),
+            "documents": set(session.execute(select(Document.sha256).distinct()).scalars()) | _latest_reports(session),
             "uploads": _awaited_uploads(session),  # else an upload only waits for its confirmation
         }
     stores = engine_stores(engine)

@@ -60,18 +60,19 @@ class OutboxEvent(Base):
     __table_args__ = (Index("ix_outbox_pending", "handled_at", "available_at"),)
 
 
-INSERT = OutboxEvent.__table__.insert().returning(OutboxEvent.__table__.c.id, OutboxEvent.__table__.c.handled_at)
+_OUTBOX = OutboxEvent.__table__
+INSERT = _OUTBOX.insert().returning(_OUTBOX.c.id, _OUTBOX.c.name, _OUTBOX.c.handled_at)
 
 
-def write(session: Session, events: Iterable[DomainEvent], needs_handling, now: datetime) -> list[int]:
-    """Insert the events in one statement; returns the ids of those a handler must still handle."""
+def write(session: Session, events: Iterable[DomainEvent], needs_handling, now: datetime) -> list[tuple[int, str]]:
+    """Insert the events in one statement; returns (id, name) of those a handler must still handle."""
     rows = [{"name": e.name, "item_id": e.item_id or None, "payload": e.payload(), "recorded_at": now,
              "handled_at": None if needs_handling(e.name) else now, "available_at": now, "attempts": 0}
             for e in events]
     if not rows:
         return []
     ids = session.execute(INSERT, rows).all()
-    return [row_id for row_id, handled in ids if handled is None]
+    return [(row_id, name) for row_id, name, handled in ids if handled is None]
 
 
 def _skip_locked(session: Session, query):
@@ -98,6 +99,12 @@ def claim(session: Session, now: datetime, limit: int, ids: list[int] | None = N
     for row in rows:
         row.claimed_until, row.claimed_by = now + LEASE, _worker()
     return rows
+
+
+def renew(session: Session, event_id: int, now: datetime) -> None:
+    """Extend this process's claim on a row it is still handling (see Outbox.keep_claim)."""
+    session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id, OutboxEvent.handled_at.is_(None),
+                                              OutboxEvent.claimed_by == _worker()).values(claimed_until=now + LEASE))
 
 
 def lock_unhandled(session: Session, event_id: int) -> OutboxEvent | None:

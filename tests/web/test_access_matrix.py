@@ -67,6 +67,9 @@ MATRIX = [
     ("GET", "/rounds/{round}/lookbacks", lambda who: 200),
     ("GET", "/rounds/{round}/upward.pdf", lambda who: 200 if who in EXPORTERS else 403),
     ("GET", "/rounds/{round}/upward.docx", lambda who: 200 if who in EXPORTERS else 403),
+    ("POST", "/rounds/{round}/upward/jobs", lambda who: 302 if who in EXPORTERS else 403),  # a background PDF
+    ("GET", "/rounds/{round}/upward/jobs/999999", lambda who: 404 if who in EXPORTERS else 403),
+    ("GET", "/rounds/{round}/upward/jobs/999999/file", lambda who: 404 if who in EXPORTERS else 403),
     ("GET", "/rounds/{round}/lists.xlsx", lambda who: 200 if who in EXPORTERS else 403),
     ("GET", "/password", lambda who: 200),
     ("GET", "/verify", lambda who: 200),
