@@ -10,6 +10,7 @@ from page_checks import DESKTOP, FITS, PHONE, axe_violations, tab_to, type_date
 from engine.ledger.items import NewItem, add_item
 from engine.ledger.rounds import get_round
 from engine.people.directory import user_id_of
+from engine.reports.document_jobs import request_upward_pdf
 from engine.store.models import IMMEDIATE
 
 ROUND = "2026年第三轮巡察"
@@ -30,9 +31,11 @@ def world(live_world):
     second = item("2", "公务接待超标准")
     third = item("3", "固定资产账实不符")
     close_immediate_item(engine, third)
+    round_id = get_round(engine, ROUND)["id"]
     return {"url": url, "review": task_id(engine, first, "unit_head_review"),
             "fix": task_id(engine, second, "fix_task"), "item": first, "closed": third,
-            "round": get_round(engine, ROUND)["id"], "uid": user_id_of(engine, "张伟")}
+            "round": round_id, "uid": user_id_of(engine, "张伟"),
+            "job": request_upward_pdf(engine, round_id, "周婷")["id"]}  # the page of a report made in the background
 
 
 # Who sees which pages (URL templates filled from the world); None: not signed in.
@@ -43,7 +46,8 @@ PAGES = [
     ("李娜", ["/tasks/{review}"]),
     ("周婷", ["/rounds", "/rounds/{round}", "/rounds/{round}/edit", "/rounds/{round}/aspects", "/rounds/{round}/import",
              "/dashboard", "/rounds/{round}/dashboard", "/rounds/{round}/report", "/rounds/{round}/activities",
-             "/rounds/{round}/lookbacks", "/items/new", "/items/{item}/edit", "/items/{item}/change"]),
+             "/rounds/{round}/lookbacks", "/rounds/{round}/upward/jobs/{job}", "/items/new", "/items/{item}/edit",
+             "/items/{item}/change"]),
     ("孙浩", ["/admin", "/admin/users", "/admin/users/{uid}", "/designer/forms", "/designer/forms/immediate_fix"]),
 ]
 

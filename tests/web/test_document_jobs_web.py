@@ -57,14 +57,14 @@ def test_a_large_round_is_made_in_the_background_and_downloaded_from_its_page(en
     page_url = asked.headers["Location"]
     assert re.search(rf"/rounds/{round_id}/upward/jobs/\d+$", page_url)
     waiting = client.get(page_url).get_data(as_text=True)
-    assert "排队中" in waiting and 'data-finished="false"' in waiting and "js/document_job.js" in waiting
+    assert "排队中" in waiting and 'data-finished="false"' in waiting and "js/follow_job.js" in waiting
     assert "job-download" not in waiting and 'http-equiv="refresh"' not in waiting  # axe: no timed refresh
     assert client.get(f"/rounds/{round_id}/upward.pdf").headers["Location"] == page_url  # the same job
     assert client.get(page_url + "/file").status_code == 409  # not made yet: said so
     engine.outbox.run()  # the worker makes it
     done = client.get(page_url)
     html = done.get_data(as_text=True)
-    assert done.status_code == 200 and "已完成" in html and "js/document_job.js" not in html
+    assert done.status_code == 200 and "已完成" in html and "js/follow_job.js" not in html
     assert "已于" in html and "生成，共" in html and "重新生成" in html and "job-outdated" not in html
     download = client.get(page_url + "/file")
     assert download.status_code == 200 and download.mimetype == "application/pdf"
@@ -96,7 +96,7 @@ def test_a_failed_job_says_why_and_may_be_tried_again(engine, round_id, monkeypa
     page_url = client.get(f"/rounds/{round_id}/upward.pdf").headers["Location"]
     failed = client.get(page_url).get_data(as_text=True)
     assert "失败" in failed and "报告未能生成" in failed and "排版时出错" in failed and "job-download" not in failed
-    assert "js/document_job.js" not in failed and 'id="job-again"' in failed
+    assert "js/follow_job.js" not in failed and 'id="job-again"' in failed
     assert client.get(page_url + "/file").status_code == 409
     monkeypatch.undo()
     retried = client.post(f"/rounds/{round_id}/upward/jobs", data={"csrf_token": csrf_token(client, page_url)})

@@ -56,7 +56,7 @@ def test_the_confirmation_answers_before_the_import_and_the_page_follows_it(engi
         assert queued.status_code == 302 and "/imports/" in queued.headers["Location"]
         waiting = client.get(queued.headers["Location"])
         text = waiting.get_data(as_text=True)
-        assert waiting.status_code == 200 and "排队中" in text and 'http-equiv="refresh"' in text
+        assert waiting.status_code == 200 and "排队中" in text and "js/follow_job.js" in text
         assert list_items(engine, round_name) == []
     finally:
         release.set()
