@@ -33,6 +33,7 @@ SCHEMA = "rectify_bench_scale"
 CACHE = Path(tempfile.gettempdir()) / "rectify-bench-scale"
 TIMERS_TO_FIRE = 8_000
 PAGE_TARGET_MS, DASHBOARD_TARGET_MS, HTML_TARGET_KB = 300, 200, 300
+EXPORT_TARGET_S = 5.0  # the whole body's ledger (20,000 rows) as .xlsx
 
 
 def sizes(quick: bool) -> dict:
@@ -188,6 +189,44 @@ def pages(engine: Engine, facts: dict, moment, requests: int) -> dict:
     return out
 
 
+def _memory_kib(field: str) -> int | None:
+    """VmHWM (peak) or VmRSS of this process from /proc (Linux; None elsewhere)."""
+    try:
+        return int(re.search(rf"{field}:\s+(\d+)", Path("/proc/self/status").read_text()).group(1))
+    except (OSError, AttributeError):
+        return None
+
+
+def export_all_figures(engine: Engine, folder: Path, moment) -> dict:
+    """The whole body's ledger in one sheet: `rectify ledger export --all` to a file (seconds, CPU seconds,
+    rows, size, and the process's peak resident memory during it: the peak is reset first, so it is
+    this export's), then 整改办's /items/export.xlsx once through the test client (the same rows, the
+    filters' query and the temporary file the response streams)."""
+    from engine.ledger.xlsx.export import export_all
+
+    out = folder / "export-all.xlsx"
+    try:
+        Path("/proc/self/clear_refs").write_text("5")  # resets VmHWM to the current resident size
+    except OSError:
+        pass
+    before = _memory_kib("VmRSS")
+    start, cpu = time.perf_counter(), time.process_time()
+    with engine.clock.pinned(moment + timedelta(minutes=5)):
+        counts = export_all(engine, out)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu
+    peak = _memory_kib("VmHWM")
+    with engine.clock.pinned(moment + timedelta(minutes=5)):
+        office = _client(engine, "周婷")
+        start = time.perf_counter()
+        response = office.get("/items/export.xlsx")
+        web = len(response.get_data())
+        web_seconds = time.perf_counter() - start
+    assert response.status_code == 200, response.status_code
+    return counts | {"seconds": seconds, "cpu_seconds": cpu_seconds, "kib": out.stat().st_size // 1024,
+                     "rss_before_mib": before / 1024 if before else None,
+                     "peak_rss_mib": peak / 1024 if peak else None, "web_seconds": web_seconds, "web_kib": web // 1024}
+
+
 def report_pdf(quick: bool) -> dict | None:
     """The report PDFs of a 2,000-item round and their peak memory (benchmarks/bench_reports.py, another
     engineer's benchmark, run from here when it is there)."""
@@ -208,6 +247,9 @@ def _verdict(figures: dict) -> dict:
             misses.append(f"{key} p95 {row['p95_ms']:.0f} ms > {limit}")
         if row["html_kb"] > HTML_TARGET_KB:
             misses.append(f"{key} HTML {row['html_kb']:.0f} KB > {HTML_TARGET_KB}")
+    export = figures.get("export_all")
+    if export and export["seconds"] > EXPORT_TARGET_S:
+        misses.append(f"台账全部导出 {export['seconds']:.1f} 秒 > {EXPORT_TARGET_S:.0f}")
     return {"misses": misses}
 
 
@@ -221,6 +263,8 @@ def run_one(db: str, quick: bool) -> dict:
         moment = timers.pop("_moment")
         print(f"== scale {db}: pages", file=sys.stderr)
         figures = pages(engine, facts, moment, size["requests"])
+        print(f"== scale {db}: export --all", file=sys.stderr)
+        figures["export_all"] = export_all_figures(engine, folder, moment)
     finally:
         engine.close()
         if db == "postgres":
@@ -264,6 +308,10 @@ def table(scale: dict) -> str:
     lines.append(f"{'tick 触发定时器 个/秒（触发数）':<60}" + "".join(
         f"{scale[db]['pages']['tick']['firings_per_second']:.0f}/s（{scale[db]['pages']['tick']['timers_fired']:,}）".rjust(34)
         for db in dbs))
+    if any("export_all" in scale[db]["pages"] for db in dbs):
+        lines.append(f"{'台账全部导出 .xlsx 秒（行数；内存峰值增量 MiB；/items/export.xlsx 秒）目标 ≤5':<60}" + "".join(
+            (f"{e['seconds']:.1f}（{e['rows']:,} 行；+{(e['peak_rss_mib'] or 0) - (e['rss_before_mib'] or 0):.0f} MiB；"
+             f"{e['web_seconds']:.1f}）" if (e := scale[db]["pages"].get("export_all")) else "—").rjust(34) for db in dbs))
     pdf = scale.get("report_pdf")
     if isinstance(pdf, dict):  # benchmarks/bench_reports.py: each document in a process of its own
         lines.append(f"报告（{pdf['items']:,} 项的轮次，SQLite）：" + "；".join(

@@ -11,6 +11,7 @@ from engine.access.items import (
     ItemFilter,
     diagram_for,
     evidence_for,
+    export_items_for,
     item_page_for,
     items_page_for,
     set_public_accountability_for,
@@ -30,18 +31,32 @@ def _int(name: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _filters() -> ItemFilter:
+    """The list's filters from the query string (the page and its export read the same ones)."""
+    return ItemFilter(round_id=_int("round"), aspect_id=_int("aspect"), category=request.args.get("category") or None,
+                      unit_id=_int("unit"), light=request.args.get("light") or None,
+                      status=request.args.get("status") or None, search=request.args.get("q") or None,
+                      overdue=request.args.get("overdue") == "1", page=_int("page") or 1)
+
+
 @bp.get("/items")
 @login_required
 def index():
-    filters = ItemFilter(round_id=_int("round"), aspect_id=_int("aspect"), category=request.args.get("category") or None,
-                         unit_id=_int("unit"), light=request.args.get("light") or None,
-                         status=request.args.get("status") or None, search=request.args.get("q") or None,
-                         overdue=request.args.get("overdue") == "1", page=_int("page") or 1)
+    filters = _filters()
     page = items_page_for(engine(), current_user.id, filters)
     return render_template("items/index.html", items=page["result"]["items"], paging=page["result"], filters=filters,
                            may_add=page["may_add"],
                            choices=page["choices"], categories=CATEGORIES, lights=LIGHTS,
                            statuses=ALL_ITEM_STATUSES, light_text=LIGHT_TEXT)
+
+
+@bp.get("/items/export.xlsx")
+@login_required
+def export():
+    """Every item the filters match that the user may see (not one page), streamed from a temporary file."""
+    name, file = export_items_for(engine(), current_user.id, _filters())
+    return send_file(file, as_attachment=True, download_name=name, max_age=0,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @bp.get("/items/<int:item_id>")

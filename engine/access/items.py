@@ -2,8 +2,10 @@
 纪检 and admins every item of the body. Load (404) → check (403) → act."""
 from __future__ import annotations
 
+import re
+import tempfile
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import IO, TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,6 +26,7 @@ from engine.ledger.supervision import issue_notice
 from engine.ledger.talks import KINDS as TALK_KINDS
 from engine.ledger.talks import RECORDERS as TALK_RECORDERS
 from engine.ledger.talks import record_talk, talks_about
+from engine.ledger.xlsx.export import write_ledger
 from engine.process.paths import latest_path
 from engine.store.models import (
     ADMIN,
@@ -172,32 +175,70 @@ class ItemFilter:
     page: int = 1
 
 
+def _filtered(engine: Engine, user: User, filters: ItemFilter):
+    """The ids of the items `user` may see that match `filters` (unordered): one rule for the list and its export."""
+    query = select(Item.id).where(visible_items(user))
+    for column, value in ((Item.round_id, filters.round_id), (Item.aspect_id, filters.aspect_id),
+                          (Item.category, filters.category), (Item.unit_id, filters.unit_id),
+                          (Item.light, filters.light), (Item.status, filters.status)):
+        if value:
+            query = query.where(column == value)
+    if filters.overdue:
+        query = query.where(Item.status == STATUS_OPEN, Item.deadline < engine.lights.local_date(engine.clock.now()))
+    text = (filters.search or "").strip()
+    if text:
+        query = query.where(matching_items(text, postgres=not engine.db.is_sqlite))
+    return query
+
+
+LIST_ORDER = (Item.round_id, Item.aspect_id, Item.id)
+
+
 def items_for(engine: Engine, user_id: int, filters: ItemFilter, page_size: int = PAGE_SIZE) -> dict:
     """One page of the items the user may see, filtered and searched in SQL (问题, 描述, 序号, 责任单位,
     责任人), in ledger order, with the total: {"items", "total", "page", "pages", "page_size"}."""
     with engine.db.reading() as session:
-        user = viewer(session, user_id)
-        query = select(Item.id).where(visible_items(user))
-        for column, value in ((Item.round_id, filters.round_id), (Item.aspect_id, filters.aspect_id),
-                              (Item.category, filters.category), (Item.unit_id, filters.unit_id),
-                              (Item.light, filters.light), (Item.status, filters.status)):
-            if value:
-                query = query.where(column == value)
-        if filters.overdue:
-            query = query.where(Item.status == STATUS_OPEN,
-                                Item.deadline < engine.lights.local_date(engine.clock.now()))
-        text = (filters.search or "").strip()
-        if text:
-            query = query.where(matching_items(text, postgres=not engine.db.is_sqlite))
+        query = _filtered(engine, viewer(session, user_id), filters)
         total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
         pages = max(1, -(-total // page_size))
         number = min(max(1, filters.page), pages)
-        ids = session.execute(query.order_by(Item.round_id, Item.aspect_id, Item.id)
-                              .limit(page_size).offset((number - 1) * page_size)).scalars().all()
+        ids = session.execute(query.order_by(*LIST_ORDER).limit(page_size)
+                              .offset((number - 1) * page_size)).scalars().all()
         rows = session.execute(select(Item).options(*ITEM_LOAD_OPTIONS).where(Item.id.in_(ids))
-                               .order_by(Item.round_id, Item.aspect_id, Item.id)).unique().scalars()
+                               .order_by(*LIST_ORDER)).unique().scalars()
         return {"items": [item_summary(i) | {"round_id": i.round_id} for i in rows], "total": total, "page": number,
                 "pages": pages, "page_size": page_size}
+
+
+def export_items_for(engine: Engine, user_id: int, filters: ItemFilter) -> tuple[str, IO[bytes]]:
+    """(file name, the .xlsx in a temporary file at its start) of every item the list's `filters` match
+    that the user may see — not one page: the web streams the file, so 20,000 rows never sit in memory
+    as bytes. The caller closes the file (which deletes it)."""
+    with engine.db.reading() as session:
+        user = viewer(session, user_id)
+        today = engine.lights.local_date(engine.clock.now())
+        name = f"问题台账-{_filter_words(session, user, filters)}-{today:%Y%m%d}.xlsx"
+        file = tempfile.TemporaryFile(suffix=".xlsx")
+        try:
+            write_ledger(engine, _filtered(engine, user, filters).order_by(*LIST_ORDER), file, with_round=True)
+        except BaseException:
+            file.close()
+            raise
+    file.seek(0)
+    return name, file
+
+
+def _filter_words(session: Session, user: User, filters: ItemFilter) -> str:
+    """What the export holds, for its file name: 全部, or the filters' values (第二轮-财务科-红…); a unit
+    the user may not see is not named (its rows are not in the file either)."""
+    unit_id = filters.unit_id if user.sees_all_units or filters.unit_id == user.unit_id else None
+    round_, unit, aspect = (session.get(model, key) if key else None for model, key in (
+        (Round, filters.round_id), (Unit, unit_id), (Aspect, filters.aspect_id)))
+    words = [round_.name if round_ else "", unit.name if unit else "", aspect.title[:20] if aspect else "",
+             filters.category or "", filters.light or "", filters.status or "", "超期" if filters.overdue else "",
+             (filters.search or "").strip()[:20]]
+    text = "-".join(w for w in words if w)
+    return re.sub(r'[\\/:*?"<>|\s]+', "_", text) or "全部"
 
 
 def filter_choices(engine: Engine, user_id: int) -> dict:

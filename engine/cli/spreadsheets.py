@@ -9,7 +9,7 @@ import click
 
 from engine.cli.base import emit, fail, handled, main
 from engine.ledger.rounds import get_round
-from engine.ledger.xlsx.export import export_ledger
+from engine.ledger.xlsx.export import export_all, export_ledger
 from engine.ledger.xlsx.importing import LedgerRefused, apply_import, preview_import
 from engine.ledger.xlsx.lists import three_lists
 
@@ -83,15 +83,26 @@ def ledger_import(ctx, file, round_name, dry_run, allow_role_changes, as_json):
 
 
 @ledger.command("export")
-@click.option("--round", "round_name", required=True, help="轮次名称或编号")
+@click.option("--round", "round_name", help="轮次名称或编号")
+@click.option("--all", "every_round", is_flag=True, help="导出全部轮次的问题（首列为轮次），不能与 --round 同用")
 @click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
 @click.option("--lists", "as_lists", is_flag=True, help="导出三张清单（问题清单、任务清单、责任清单）而非台账")
 @click.option("--json", "as_json", is_flag=True, help="输出 JSON")
 @click.pass_obj
 @handled
-def ledger_export(ctx, round_name, file, as_lists, as_json):
-    """导出轮次的问题台账到 FILE.xlsx（含状态、灯色、当前环节、销号日期、最后签字人）；加 --lists 则导出三张清单。"""
+def ledger_export(ctx, round_name, every_round, file, as_lists, as_json):
+    """导出轮次的问题台账到 FILE.xlsx（含状态、灯色、当前环节、销号日期、最后签字人）；加 --lists 则导出三张清单；
+    --all 则导出全部轮次的问题台账（一张表，首列为轮次）。"""
+    if every_round == bool(round_name):
+        fail("请指定 --round 轮次 或 --all（二者选一）")
+    if every_round and as_lists:
+        fail("三张清单按轮次导出：--lists 须与 --round 同用")
     engine = ctx.engine()
+    if every_round:  # written straight to FILE, batch by batch: never the whole workbook in memory
+        counts = export_all(engine, file)
+        emit({"id": None, "round": None, "all": True, "file": str(file), "bytes": file.stat().st_size} | counts,
+             as_json, _all_text)
+        return
     round_ = get_round(engine, round_name)
     if as_lists:
         lists = three_lists(engine, round_["id"])
@@ -100,6 +111,10 @@ def ledger_export(ctx, round_name, file, as_lists, as_json):
         data, extra, text = export_ledger(engine, round_["id"]), {}, _ledger_text
     file.write_bytes(data)
     emit({"id": round_["id"], "round": round_["name"], "file": str(file), "bytes": len(data)} | extra, as_json, text)
+
+
+def _all_text(r: dict) -> str:
+    return f"已导出全部 {r['rounds']} 个轮次的台账（{r['rows']} 个问题）到 {r['file']}"
 
 
 def _ledger_text(r: dict) -> str:

@@ -63,9 +63,10 @@ def running_items(session: Session, round_id: int | None, item_ids=None) -> set[
         ProcessInstance.id.in_(latest), ProcessInstance.completed.is_(False))).scalars())
 
 
-def last_signers(session: Session, round_id: int | None) -> dict[int, str]:
+def last_signers(session: Session, round_id: int | None, item_ids=None) -> dict[int, str]:
     """Item id -> name of whoever signed last (the latest signature, whatever the decision)."""
-    latest = _in_round(select(func.max(Signature.id)).group_by(Signature.item_id), Signature.item_id, round_id)
+    latest = _in_round(select(func.max(Signature.id)).group_by(Signature.item_id), Signature.item_id, round_id,
+                       item_ids)
     return dict(session.execute(select(Signature.item_id, Signature.signer_name).where(Signature.id.in_(latest))).all())
 
 

@@ -29,6 +29,7 @@ def _sees(who: str, unit: set[str]) -> int:
 MATRIX = [
     ("GET", "/inbox", lambda who: 200),
     ("GET", "/items", lambda who: 200),
+    ("GET", "/items/export.xlsx", lambda who: 200),  # each gets the rows they may see (tests/web/test_items_export.py)
     ("GET", "/items/{own}", lambda who: _sees(who, FINANCE)),
     ("GET", "/items/{other}", lambda who: _sees(who, WORKS)),
     ("GET", "/items/999999", lambda who: 404),
