@@ -115,7 +115,7 @@ class Statements:
 
 
 def _client(engine: Engine, name: str):
-    from web import create_app
+    from web import create_app, settle_heap
 
     app = create_app({"TESTING": True, "RECTIFY_SETTINGS": engine.settings})
     app.extensions["rectify"].close()
@@ -125,6 +125,7 @@ def _client(engine: Engine, name: str):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     answer = client.post("/login", data={"name": name, "password": scale_data.PASSWORD, "csrf_token": token})
     assert answer.status_code == 302, f"{name} could not log in ({answer.status_code})"
+    settle_heap()  # as `rectify serve` does in each worker once its app is built
     return client
 
 

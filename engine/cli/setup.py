@@ -72,14 +72,15 @@ def serve(ctx, host, port, workers, threads):
     """启动网页界面（gunicorn）。定时任务请另行用 cron 等定期运行 rectify tick。"""
     from gunicorn.app.base import BaseApplication
 
-    from web import create_app
+    from web import create_app, settle_heap
 
     ctx.engine()  # refuses a database that is not initialised or not up to date
 
     class Server(BaseApplication):
         def load_config(self):
             for key, value in {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                               "accesslog": "-", "timeout": 60}.items():
+                               "accesslog": "-", "timeout": 60,
+                               "post_worker_init": lambda worker: settle_heap()}.items():
                 self.cfg.set(key, value)
 
         def load(self):

@@ -23,3 +23,8 @@ Index("ix_inbox_item_due", InboxTask.item_id, InboxTask.due_date)
 for _key in ("doc_number", "rebound"):
     Index(f"ix_task_records_{_key}", TaskRecord.item_id,
           postgresql_where=text(f"CAST((data ->> '{_key}') AS VARCHAR) IS NOT NULL")).ddl_if(dialect="postgresql")
+# SQLite (migration 0025): the same records by partial indexes on the literal JSON path, on id (rule_rows
+# reads in record order); the queries add the same term (round_work.recorded), which SQLite needs to match.
+for _key in ("doc_number", "rebound"):
+    Index(f"ix_task_records_{_key}_sqlite", TaskRecord.id,
+          sqlite_where=text(f"json_extract(data, '$.{_key}') IS NOT NULL")).ddl_if(dialect="sqlite")

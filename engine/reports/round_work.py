@@ -7,7 +7,7 @@ A look-back is a completed step record carrying `rebound` (the 回头看核查 f
 it is recorded, in a 回头看 that 整改办 started once its leader signed it."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from engine.ledger.activities import RULE_KINDS, RoundActivity
 from engine.ledger.lookbacks import REBOUNDED, outcomes
@@ -19,12 +19,22 @@ def _scoped(query, round_id: int | None):
     return query.where(Item.round_id == round_id) if round_id is not None else query
 
 
+def recorded(session, key: str):
+    """The term that finds the few records whose data has `key` by a partial index: on PostgreSQL the
+    cast text (migration 0023), on SQLite `json_extract` with the literal path (0025), which SQLite
+    matches only to the same text."""
+    if session.get_bind().dialect.name == "sqlite":
+        return text(f"json_extract(task_records.data, '$.{key}') IS NOT NULL")
+    return TaskRecord.data[key].as_string().is_not(None)
+
+
 def rule_rows(session, round_id: int | None) -> list[dict]:
     """Every rule made or revised, once: {"title", "doc_number", "issued_on", "kind", "source"}."""
     doc_number = TaskRecord.data["doc_number"].as_string()
     records = session.execute(_scoped(
         select(TaskRecord.data, Item.number).join(Item, Item.id == TaskRecord.item_id)
-        .where(TaskRecord.kind == "user", TaskRecord.outcome == "completed", doc_number.is_not(None), doc_number != "")
+        .where(TaskRecord.kind == "user", TaskRecord.outcome == "completed", recorded(session, "doc_number"),
+               doc_number.is_not(None), doc_number != "")
         .order_by(TaskRecord.id), round_id)).all()
     activities = session.execute(
         select(RoundActivity).where(RoundActivity.kind.in_(RULE_KINDS),
@@ -57,9 +67,9 @@ def lookback_results(session, round_id: int | None) -> dict:
         select(TaskRecord.instance_id, rebound, ProcessVersion.process_id).join(Item, Item.id == TaskRecord.item_id)
         .join(ProcessInstance, ProcessInstance.id == TaskRecord.instance_id)
         .join(ProcessVersion, ProcessVersion.id == ProcessInstance.version_id)
-        # The text test first: on PostgreSQL it matches migration 0023's partial index (the cast alone cannot).
+        # The indexed term first (the boolean cast alone matches no partial index).
         .where(TaskRecord.kind == "user", TaskRecord.outcome == "completed",
-               TaskRecord.data["rebound"].as_string().is_not(None), rebound.is_not(None)), round_id)).all()
+               recorded(session, "rebound"), rebound.is_not(None)), round_id)).all()
     found = [bool(r) for _, r, process in rows if process != LOOKBACK_PROCESS]
     campaigns = {instance_id for instance_id, _, process in rows if process == LOOKBACK_PROCESS}
     found += [result == REBOUNDED for result, _ in outcomes(session, list(campaigns)).values()]
