@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from engine.core import Engine
 
 log = logging.getLogger(__name__)
-PENDING = "rectify.outbox_pending"  # session.info key: ids written by this transaction that need handling
+PENDING = "rectify.outbox_pending"  # session.info key: (id, name) of the rows this transaction wrote that need handling
 DISPATCH_MODES = ("thread", "inline", "deferred")
 _HANDLING: ContextVar[int | None] = ContextVar("rectify_outbox_row", default=None)  # the row `prepare` works on
 
