@@ -30,8 +30,9 @@ from sqlalchemy import func, select
 
 from engine.canonical import canonical_json
 from engine.closure import certificates, signing
+from engine.errors import NotFound
 from engine.store import audit
-from engine.store.models import AuditEntry, AuditHead, Signature, TaskRecord
+from engine.store.models import AuditEntry, AuditHead, Document, EvidenceFile, Signature, TaskRecord
 from engine.work.signoff import verify_item_chain
 from engine.work.superseded import SupersededSignature, seal_superseded, superseded_digest
 
@@ -98,9 +99,6 @@ def _check_superseded(session, sealed: dict, report: IntegrityReport) -> None:
 
 
 def _check_files(engine: Engine, session, report: IntegrityReport) -> None:
-    from engine.errors import NotFound
-    from engine.store.models import Document, EvidenceFile
-
     count = 0
     for label, store, table in (("佐证材料", engine.evidence.files, EvidenceFile),
                                  ("销号单", engine.closure_files, Document)):

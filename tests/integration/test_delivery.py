@@ -131,16 +131,21 @@ def test_each_message_goes_once_even_with_two_runs_at_once(engine, staffed_round
         other.close()
 
 
+def _one_return(engine, mailer) -> datetime:
+    """张伟 wants e-mail; his fix of a new item is returned: one 退回 e-mail waits. A moment to send it at."""
+    set_preferences(engine, user_id_of(engine, "张伟"), "zhangwei@example.gov.cn", True, True, None)
+    item = new_item(mailer, IMMEDIATE)
+    do(mailer, item, "fix_task", "张伟", FIX, files=evidence())
+    sign(mailer, item, "unit_head_review", "李娜", "reject", "请补充")
+    return at(engine, DEADLINE - timedelta(days=30), 7)
+
+
 def test_a_run_whose_lease_lapsed_does_not_send_what_another_run_took_over(engine, staffed_round, smtp):
     """A run slower than its lease (a slow mail server, a batch of fifty) may find its last rows claimed by
     another run: only one of them sends each."""
-    set_preferences(engine, user_id_of(engine, "张伟"), "zhangwei@example.gov.cn", True, True, None)
     mailer = delivering(engine, smtp_url=smtp.url)
     try:
-        item = new_item(mailer, IMMEDIATE)
-        do(mailer, item, "fix_task", "张伟", FIX, files=evidence())
-        sign(mailer, item, "unit_head_review", "李娜", "reject", "请补充")
-        moment = at(engine, DEADLINE - timedelta(days=30), 7)
+        moment = _one_return(engine, mailer)
         slow = "slow-run"
         [row] = claim(mailer, moment, slow)  # the 退回 e-mail
         later = moment + LEASE + timedelta(minutes=1)
@@ -156,13 +161,9 @@ def test_a_run_whose_lease_lapsed_does_not_send_what_another_run_took_over(engin
 
 def test_a_refusing_server_is_retried_then_shown_as_failed(engine, staffed_round, smtp):
     smtp.refuse = True
-    set_preferences(engine, user_id_of(engine, "张伟"), "zhangwei@example.gov.cn", True, True, None)
     mailer = delivering(engine, smtp_url=smtp.url)
     try:
-        item = new_item(mailer, IMMEDIATE)
-        do(mailer, item, "fix_task", "张伟", FIX, files=evidence())
-        sign(mailer, item, "unit_head_review", "李娜", "reject", "请补充")
-        moment = at(engine, DEADLINE - timedelta(days=30), 7)
+        moment = _one_return(engine, mailer)
         first = notify_run(mailer, moment)
         assert (first.sent, first.retried) == (0, 1) and "554" in first.errors[0]["error"]
         assert notify_run(mailer, moment).retried == 0  # backing off: not again at once

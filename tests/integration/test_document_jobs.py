@@ -174,12 +174,8 @@ def test_a_long_layout_keeps_its_outbox_row_from_other_workers(staffed_round, mo
     monkeypatch.setattr(document_jobs, "write_upward_pdf", slow_windows)
     assert engine.outbox.run().handled == 1
     assert taken == []
-    assert [status for status, in _job_statuses(engine)] == ["已完成"]
-
-
-def _job_statuses(engine) -> list[tuple]:
     with engine.db.reading() as session:
-        return [(job.status,) for job in session.query(DocumentJob).order_by(DocumentJob.id)]
+        assert [job.status for job in session.query(DocumentJob)] == ["已完成"]
 
 
 def test_items_close_with_their_records_while_a_long_layout_runs(staffed_round, monkeypatch):
