@@ -8,6 +8,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Callable
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
@@ -97,6 +98,11 @@ def lean_fonts() -> None:
                                                     file_content=None)
             glyphs[self.hash].to_unicode.update(to_unicode)
             glyphs[self.hash].missing.update(self.missing)
+            if getattr(_collecting, "stand_in", False) and _replaceable(self):
+                # The join puts one subset of all windows in place of this one (chunked_pdf): making it
+                # anyway was ~15 % of a long report's time and, for a CJK face, its peak memory.
+                self.file_content = b"OTTO" if {"CFF ", "CFF2"} & set(self.tables) else b"\0\1\0\0"
+                return None
         return original_subset(self, to_unicode, hinting)
 
     fonts.get_hb_object_data = get_hb_object_data
@@ -121,19 +127,47 @@ def collected_glyphs():
         _collecting.glyphs = None
 
 
-def union_subsets(glyphs: dict) -> dict[str, tuple[str, bytes]]:
+@contextmanager
+def stand_in_fonts():
+    """While open (inside `collected_glyphs`), a PDF written embeds a four-byte stand-in for each font
+    `union_subsets` can replace, not a subset of its own: for documents that are joined and given the
+    union subsets (engine/reports/chunked_pdf.py). Never for a PDF that is kept as it is."""
+    _collecting.stand_in = True
+    try:
+        yield
+    finally:
+        _collecting.stand_in = False
+
+
+def _replaceable(font) -> bool:
+    """A face `union_subsets` subsets (HarfBuzz) and WeasyPrint embeds as it is: variable, bitmap and colour
+    faces are rewritten from their file after subsetting, so they keep WeasyPrint's own path."""
+    from weasyprint.pdf import fonts
+
+    return bool(fonts.harfbuzz_subset and fonts.harfbuzz.hb_version_atleast(4, 1, 0)) and not (
+        "fvar" in font.tables or font.bitmap or font.png or font.svg or font.colr)
+
+
+def union_subsets(glyphs: dict, after_each: Callable[[], None] = lambda: None) -> dict[str, tuple[str, bytes]]:
     """Font name tag (WeasyPrint's hash, the part before + in /BaseFont) → (ttf or otf, one subset with every
     glyph recorded). Glyph ids are kept as they are in the font (WeasyPrint subsets with RETAIN_GIDS), so it
-    serves every document that embedded a subset of the same font. Empty if HarfBuzz cannot subset here."""
+    serves every document that embedded a subset of the same font. Empty if HarfBuzz cannot subset here.
+
+    `glyphs` is emptied face by face, and `after_each` called once a face is released: HarfBuzz's tables
+    for a CJK face are several MB, and a caller that hands freed memory back keeps one face's at a time."""
     from weasyprint.pdf import fonts
 
     if not (fonts.harfbuzz_subset and fonts.harfbuzz.hb_version_atleast(4, 1, 0)):
         return {}
     subsets = {}
-    for tag, face in glyphs.items():
+    while glyphs:
+        tag, face = glyphs.popitem()
         fonts.Font._harfbuzz_subset(face, face.to_unicode, False)  # as WeasyPrint does, hinting off
-        if face.file_content:
-            subsets[tag] = ("otf" if face.file_content[:4] == b"OTTO" else "ttf", face.file_content)
+        # a face HarfBuzz cannot subset goes in whole, as WeasyPrint embeds it then (the windows hold stand-ins)
+        content = face.file_content or fonts.get_hb_object_data(face.hb_face)
+        subsets[tag] = ("otf" if content[:4] == b"OTTO" else "ttf", content)
+        del face
+        after_each()
     return subsets
 
 

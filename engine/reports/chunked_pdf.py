@@ -14,7 +14,8 @@ header row, as its continuation page repeats the header anyway. tests/integratio
 compares the two page by page.
 
 The outline (bookmarks of h1–h3) and the document information are rebuilt over the joined pages, and the
-windows share one subset of each font (render.union_subsets) instead of carrying one each.
+windows share one subset of each font (render.union_subsets) instead of carrying one each: a window embeds
+only a stand-in for it (render.stand_in_fonts), which the join replaces.
 """
 from __future__ import annotations
 
@@ -155,7 +156,11 @@ def _lay_out(units: list, window_html: WindowHtml, chunk: int, folder: str, font
         pages = document.pages[:keep]
         bookmarks += [(page.height, page.bookmarks) for page in pages]
         parts.append(f"{folder}/{len(parts):04d}.pdf")
-        document.copy(pages).write_pdf(parts[-1])
+        if start == 0 and following is None:  # one window: its PDF is the document, with its own subsets
+            document.copy(pages).write_pdf(parts[-1])
+        else:
+            with render.stand_in_fonts():
+                document.copy(pages).write_pdf(parts[-1])
         del document, pages
         gc.collect()  # the window's boxes hold reference cycles: free them before the next window
         _trim()
@@ -179,10 +184,11 @@ def write_chunked_pdf(units: list, window_html: WindowHtml, target: BinaryIO, ch
         with render.collected_glyphs() as glyphs:
             font_config = render.fonts()
             parts, bookmarks = _lay_out(units, window_html, max(1, chunk), folder, font_config, progress)
-            subsets = render.union_subsets(glyphs) if len(parts) > 1 else {}
+            del font_config  # its font files stay mapped (and counted in the process's memory) while it lives
+            gc.collect()
+            _trim()
+            subsets = render.union_subsets(glyphs, after_each=_trim) if len(parts) > 1 else {}
             glyphs.clear()
-        del font_config  # its font files stay mapped (and counted in the process's memory) while it lives
-        gc.collect()
         _join(parts, bookmarks, _document_info(parts[0]), subsets, target)
         return len(bookmarks)
     finally:

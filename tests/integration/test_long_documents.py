@@ -11,6 +11,7 @@ from io import BytesIO
 
 import pytest
 from ledger_fixture import close_allowances
+from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 
 from engine import render
@@ -70,6 +71,20 @@ def _font_files(pdf: bytes) -> dict[str, set]:
     return files
 
 
+def _font_programs(pdf: bytes) -> dict[str, bytes]:
+    """Each embedded font (by name) → its font program's bytes."""
+    programs = {}
+    for page in PdfReader(BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            for descendant in font["/DescendantFonts"]:
+                descriptor = descendant.get_object()["/FontDescriptor"].get_object()
+                for key in ("/FontFile2", "/FontFile3"):
+                    if key in descriptor:
+                        programs[str(font["/BaseFont"])] = descriptor[key].get_object().get_data()
+    return programs
+
+
 def _same_document(chunked: bytes, whole: bytes) -> list[str]:
     pages, expected = _pages(chunked), _pages(whole)
     assert len(pages) == len(expected) >= 4
@@ -82,6 +97,11 @@ def _same_document(chunked: bytes, whole: bytes) -> list[str]:
     # The windows share one subset of each font, as the document made at once has.
     fonts = _font_files(chunked)
     assert fonts.keys() == _font_files(whole).keys() and all(len(f) == 1 for f in fonts.values()), fonts
+    # … a real font program, not the stand-in a window embeds until the join (render.stand_in_fonts)
+    programs = _font_programs(chunked)
+    assert programs.keys() == fonts.keys()
+    for name, program in programs.items():
+        assert len(program) > 1000 and TTFont(BytesIO(program))["head"].unitsPerEm > 0, name
     return pages
 
 

@@ -17,10 +17,6 @@ from datetime import date, datetime
 from io import BytesIO
 from itertools import chain
 
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import from_excel
-
 from engine.ledger.items import NewItem
 from engine.store.models import CATEGORIES
 
@@ -124,6 +120,8 @@ def parse_deadline(value, epoch=None) -> date:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if _SERIAL_RANGE[0] <= value <= _SERIAL_RANGE[1]:
+            from openpyxl.utils.datetime import from_excel  # openpyxl loads only where a workbook is read
+
             return from_excel(value, epoch).date() if epoch else from_excel(value).date()
         raise ValueError(f"无法识别的日期「{cell_text(value)}」，应为{DATE_FORMATS_TEXT}")
     text = unicodedata.normalize("NFKC", str(value)).strip()
@@ -171,6 +169,8 @@ def _find_header(rows: list[tuple]) -> tuple[int, tuple]:
 
 def _columns_of(header: tuple, header_row: int, problems: list[Problem]) -> dict[str, int]:
     """Column index of each known header; missing required and duplicated headers are problems."""
+    from openpyxl.utils import get_column_letter
+
     positions: dict[str, int] = {}
     by_header = {c.header: c for c in COLUMNS}
     for index, value in enumerate(header):
@@ -233,6 +233,8 @@ def _explain_uncomputed_formulas(data: bytes, positions: dict[str, int], problem
     if not empty:
         return
     wanted = {row for row, _ in empty}
+    from openpyxl import load_workbook
+
     workbook = load_workbook(BytesIO(data), read_only=True, data_only=False)
     try:
         for row, values in enumerate(_rows(workbook.worksheets[0]), start=1):
@@ -262,6 +264,10 @@ def _check_size(data: bytes) -> None:
 
 
 def _open_workbook(data: bytes):
+    """openpyxl is imported here, not at the top: it is ~20 MB resident, and most processes that import
+    the engine (web workers, PDF jobs, the timer sweep) never read a workbook."""
+    from openpyxl import load_workbook
+
     if data[:4] == b"\xd0\xcf\x11\xe0":
         raise ValueError("这是旧版 Excel（.xls）或加密的文件，请在 Excel 中另存为 .xlsx 后再导入")
     _check_size(data)
