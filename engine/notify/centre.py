@@ -35,6 +35,7 @@ from engine.events import (
     pending,
 )
 from engine.notify.delivery import queue_for_notifications
+from engine.store import closing_writes
 from engine.store.models import BODY_WIDE_ROLES, Base, InboxTask, Item, RoleGrant, User
 
 if TYPE_CHECKING:
@@ -92,6 +93,9 @@ def _messages(events: list, returned: dict[int, TaskReturned], items: dict[int, 
     return out
 
 
+INSERT = Notification.__table__.insert()  # built once (engine/store/closing_writes.py)
+
+
 def write_notifications(session: Session, now: datetime, settings=None, actor_id: int | None = None) -> int:
     """Before commit: the notifications of the events recorded on this unit of work (one insert)."""
     recorded = pending(session)
@@ -127,7 +131,7 @@ def write_notifications(session: Session, now: datetime, settings=None, actor_id
             rows.append({"user_id": user_id, "kind": kind, "item_id": item_id, "task_id": task_id, "text": text,
                          "created_at": now, "read_at": None})
     if rows:
-        session.execute(Notification.__table__.insert(), rows)
+        closing_writes.hold(session, INSERT, rows)
         if settings is not None:  # their e-mails and webhook messages, in the same commit
             queue_for_notifications(session, settings, rows, now)
     return len(rows)

@@ -16,6 +16,7 @@ from sqlalchemy import BigInteger, LargeBinary, String, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine.store import closing_writes
 from engine.store.filestore import Entry, FileStore, utc_now
 from engine.store.models import Base
 
@@ -31,6 +32,16 @@ class StoredBlob(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime]  # renewed when the same content is stored again (pruning spares it)
+
+
+def _put_statement(dialect):
+    """One statement: stored already (by this machine or another), only its last-used time moves."""
+    insert = dialect.insert(StoredBlob)
+    return insert.on_conflict_do_update(index_elements=["namespace", "sha256"],
+                                        set_={"last_used_at": insert.excluded.last_used_at})
+
+
+PUT = {"postgresql": _put_statement(postgresql), "sqlite": _put_statement(sqlite)}  # built once
 
 
 class DatabaseStore(FileStore):
@@ -54,14 +65,13 @@ class DatabaseStore(FileStore):
 
     def _put(self, digest: str, content: bytes) -> None:
         now = utc_now()
+        joined = self.db.in_transaction() is not False
+        row = {"namespace": self.namespace, "sha256": digest, "size": len(content), "content": content,
+               "created_at": now, "last_used_at": now}
         with self._writing() as session:
-            # One statement: stored already (by this machine or another), only its last-used time moves.
-            dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-            insert = dialect.insert(StoredBlob).values(
-                namespace=self.namespace, sha256=digest, size=len(content), content=content, created_at=now,
-                last_used_at=now)
-            session.execute(insert.on_conflict_do_update(index_elements=["namespace", "sha256"],
-                                                         set_={"last_used_at": insert.excluded.last_used_at}))
+            put = PUT[session.get_bind().dialect.name]
+            # in a transaction() it goes with the unit's last insert; `apart` commits it on its own at once
+            closing_writes.hold(session, put, [row]) if joined else session.execute(put, [row])
 
     def _fetch(self, sha256: str) -> bytes | None:
         with self.db.reading() as session:

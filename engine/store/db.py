@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.errors import Conflict
+from engine.store import closing_writes
 
 
 def make_sql_engine(url: str) -> SqlEngine:
@@ -110,6 +111,7 @@ class Database:
             yield session
             for hook in self.before_commit:
                 hook(session)
+            closing_writes.flush(session)
             session.commit()
             info = dict(session.info)
         except StaleDataError as exc:

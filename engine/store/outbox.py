@@ -18,6 +18,7 @@ from sqlalchemy import Index, Integer, String, Text, or_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.events import DomainEvent
+from engine.store import closing_writes
 from engine.store.models import Base
 
 # How long a claim keeps other workers away while its handler prepares (render, send…). A claim
@@ -71,7 +72,7 @@ def write(session: Session, events: Iterable[DomainEvent], needs_handling, now: 
             for e in events]
     if not rows:
         return []
-    ids = session.execute(INSERT, rows).all()
+    ids = closing_writes.execute_last(session, INSERT, rows).all()  # with the unit's held inserts (PostgreSQL)
     return [(row_id, name) for row_id, name, handled in ids if handled is None]
 
 

@@ -16,7 +16,7 @@ from engine.process.bpmn import loop_of, reviewed_ids
 from engine.process.forms import validate
 from engine.process.instances import RunContext, advance, find_task, load_workflow
 from engine.process.mirror import mirror_of
-from engine.store import audit
+from engine.store import audit, closing_writes
 from engine.store.models import EvidenceFile
 from engine.work.evidence import Upload
 from engine.work.inbox import ALREADY_DONE
@@ -57,6 +57,9 @@ def _merge_evidence(kept: list, added: list[dict]) -> list:
             seen.add(key)
             merged.append(entry)
     return merged
+
+
+INSERT_EVIDENCE = EvidenceFile.__table__.insert()  # built once (engine/store/closing_writes.py)
 
 
 class WrongSigningPassword(InvalidInput):
@@ -121,7 +124,7 @@ def _complete(engine: Engine, task_id: str, data: dict, user_id: int, password: 
                 "name": row.name, "kind": "signoff" if row.signoff else "user", "outcome": "completed",
                 "completed_by": user.id, "completed_at": now, "data": data}
         if stored:
-            session.execute(EvidenceFile.__table__.insert(), [{
+            closing_writes.hold(session, INSERT_EVIDENCE, [{
                 "sha256": s.sha256, "name": s.name, "size": s.size, "item_id": item.id, "task_id": task_id,
                 "uploaded_by": user.id, "uploaded_at": now} for s in stored])
         advance(engine, session, instance, workflow, item, RunContext(
