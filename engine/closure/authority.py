@@ -14,16 +14,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from sqlalchemy import select
 
+from engine import crypto
 from engine.clock import CLOCK
 from engine.closure.certificates import (
-    SIGNING_USAGE,
     display_name,
     fingerprint,
+    key_usage,
     load_certificates,
     load_private_key,
     name_part,
@@ -55,21 +53,21 @@ def _current(engine: Engine) -> Path | None:
     return folder if (folder / "key.pem").exists() else None
 
 
-def ca_certificates(engine: Engine) -> list[x509.Certificate]:
+def ca_certificates(engine: Engine) -> list[crypto.x509.Certificate]:
     """Every CA certificate of this body, the one in use first (for verifying personal certificates)."""
     root, current = authority_dir(engine), _current(engine)
     folders = sorted((f for f in root.iterdir() if (f / "cert.pem").exists()), key=lambda f: f != current) \
         if root.exists() else []
-    return [x509.load_pem_x509_certificate((f / "cert.pem").read_bytes()) for f in folders]
+    return [crypto.x509.load_pem_x509_certificate((f / "cert.pem").read_bytes()) for f in folders]
 
 
 def ca_pem(engine: Engine) -> str:
     """The CA certificate in use, as PEM (`rectify signing show --ca`); created on first use."""
     cert, _ = authority(engine)
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    return cert.public_bytes(crypto.serialization.Encoding.PEM).decode("ascii")
 
 
-def authority(engine: Engine, session=None) -> tuple[x509.Certificate, object]:
+def authority(engine: Engine, session=None) -> tuple[crypto.x509.Certificate, object]:
     """The CA certificate and key in use; a new self-signed CA named after the body when there is none
     (audited in `session` when the caller holds one, so that nothing waits on its own transaction)."""
     folder = _current(engine)
@@ -77,8 +75,8 @@ def authority(engine: Engine, session=None) -> tuple[x509.Certificate, object]:
         _refuse_a_second_authority(engine, session)
         return _install(engine, *self_signed(body_name_guess(engine) or "本单位", authority=True), [], "generated", None,
                         session)
-    cert = x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes())
-    key = serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
+    cert = crypto.x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes())
+    key = crypto.serialization.load_pem_private_key((folder / "key.pem").read_bytes(), None)
     return cert, key
 
 
@@ -108,10 +106,10 @@ def use_authority(engine: Engine, cert_path: Path, key_path: Path, chain_paths: 
     if public_der(cert.public_key()) != public_der(key.public_key()):
         raise InvalidInput("私钥与证书不匹配", {"key": str(key_path)})
     try:
-        constraints = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        constraints = cert.extensions.get_extension_for_class(crypto.x509.BasicConstraints).value
+        usage = cert.extensions.get_extension_for_class(crypto.x509.KeyUsage).value
         can_issue = constraints.ca and usage.key_cert_sign
-    except x509.ExtensionNotFound:
+    except crypto.x509.ExtensionNotFound:
         can_issue = False
     if not can_issue:
         raise InvalidInput("证书不是可签发证书的 CA 证书（需要 BasicConstraints CA 和 keyCertSign）", {"cert": str(cert_path)})
@@ -126,32 +124,34 @@ def authority_info(engine: Engine) -> dict:
     cert, _ = authority(engine)
     return {"subject": display_name(cert.subject), "fingerprint": fingerprint(cert),
             "not_after": cert.not_valid_after_utc.isoformat(),
-            "pem": cert.public_bytes(serialization.Encoding.PEM).decode("ascii")}
+            "pem": cert.public_bytes(crypto.serialization.Encoding.PEM).decode("ascii")}
 
 
 def issue_personal_certificate(engine: Engine, session, public_key, name: str, unit: str,
-                               user_id: int) -> x509.Certificate:
+                               user_id: int) -> crypto.x509.Certificate:
     """A person's signing certificate (CN = name, O = body, OU = unit), issued by the body's CA."""
     ca_cert, ca_key = authority(engine, session)
     body = display_name(ca_cert.subject)
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, name),
-        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit or "—"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, name_part(ca_cert.subject, NameOID.ORGANIZATION_NAME) or body),
-        x509.NameAttribute(NameOID.USER_ID, str(user_id)),
+    subject = crypto.x509.Name([
+        crypto.x509.NameAttribute(crypto.NameOID.COMMON_NAME, name),
+        crypto.x509.NameAttribute(crypto.NameOID.ORGANIZATIONAL_UNIT_NAME, unit or "—"),
+        crypto.x509.NameAttribute(crypto.NameOID.ORGANIZATION_NAME,
+                                  name_part(ca_cert.subject, crypto.NameOID.ORGANIZATION_NAME) or body),
+        crypto.x509.NameAttribute(crypto.NameOID.USER_ID, str(user_id)),
     ])
     now = datetime.now(timezone.utc).replace(microsecond=0)  # real time: verifiers check against theirs
     return (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject).public_key(public_key)
-        .serial_number(x509.random_serial_number())
+        crypto.x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject).public_key(public_key)
+        .serial_number(crypto.x509.random_serial_number())
         .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + PERSONAL_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(SIGNING_USAGE, critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH, ExtendedKeyUsageOID.EMAIL_PROTECTION]),
+        .add_extension(crypto.x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(key_usage(), critical=True)
+        .add_extension(crypto.x509.ExtendedKeyUsage([crypto.ExtendedKeyUsageOID.CLIENT_AUTH,
+                                                      crypto.ExtendedKeyUsageOID.EMAIL_PROTECTION]),
                        critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
+        .add_extension(crypto.x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(crypto.x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)
+        .sign(ca_key, crypto.hashes.SHA256())
     )
 
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 import base64
 import binascii
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-
+from engine import crypto
 from engine.closure.certificates import display_name, fingerprint
 
-SCHEMES = {"ecdsa-p256-sha256": ec.EllipticCurvePublicKey, "rsa-pkcs1v15-sha256": rsa.RSAPublicKey}
+SCHEMES = ("ecdsa-p256-sha256", "rsa-pkcs1v15-sha256")
+
+
+def _key_class(algorithm: str):
+    return crypto.ec.EllipticCurvePublicKey if algorithm == "ecdsa-p256-sha256" else crypto.rsa.RSAPublicKey
 
 
 def signer_of(entry: dict) -> str:
@@ -22,7 +22,7 @@ def signer_of(entry: dict) -> str:
     return signer.get("name", "") if isinstance(signer, dict) else str(signer or "")
 
 
-def check_personal_signature(entry: dict, authorities: list[x509.Certificate]) -> str | None:
+def check_personal_signature(entry: dict, authorities: list[crypto.x509.Certificate]) -> str | None:
     """None when the entry's signature was made by the key of a certificate issued by one of
     `authorities`, over this entry's digest; otherwise what is wrong, in Chinese."""
     who = signer_of(entry) or "签字人"
@@ -32,7 +32,7 @@ def check_personal_signature(entry: dict, authorities: list[x509.Certificate]) -
     if algorithm not in SCHEMES:
         return f"{who}的签字算法「{algorithm}」不受支持"
     try:
-        cert = x509.load_pem_x509_certificate(str(pem).encode("ascii"))
+        cert = crypto.x509.load_pem_x509_certificate(str(pem).encode("ascii"))
         raw = base64.b64decode(entry["signature"], validate=True)
     except (ValueError, binascii.Error, UnicodeEncodeError):
         return f"{who}的证书或签名格式无效"
@@ -40,22 +40,22 @@ def check_personal_signature(entry: dict, authorities: list[x509.Certificate]) -
     if issuer is None:
         return f"{who}的证书「{display_name(cert.subject)}」不是本单位签名证书颁发机构签发的"
     key = cert.public_key()
-    if not isinstance(key, SCHEMES[algorithm]):
+    if not isinstance(key, _key_class(algorithm)):
         return f"{who}的证书密钥类型与签名算法「{algorithm}」不符"
     data = str(entry.get("digest", "")).encode("ascii")
     try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(raw, data, padding.PKCS1v15(), hashes.SHA256())
+        if isinstance(key, crypto.rsa.RSAPublicKey):
+            key.verify(raw, data, crypto.padding.PKCS1v15(), crypto.hashes.SHA256())
         else:
-            key.verify(raw, data, ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
+            key.verify(raw, data, crypto.ec.ECDSA(crypto.hashes.SHA256()))
+    except crypto.InvalidSignature:
         return f"{who}的个人数字签名与签字内容不符（证书指纹 {fingerprint(cert)[:16]}…）"
     return None
 
 
-def _issued_by(cert: x509.Certificate, ca: x509.Certificate) -> bool:
+def _issued_by(cert: crypto.x509.Certificate, ca: crypto.x509.Certificate) -> bool:
     try:
         cert.verify_directly_issued_by(ca)
         return True
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, crypto.InvalidSignature):
         return False

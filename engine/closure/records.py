@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import crypto
 from engine.clock import CLOCK
 from engine.closure import signing
 from engine.closure.authority import ca_certificates
@@ -221,7 +221,7 @@ def signature_chain_json(engine: Engine, item_id: int) -> dict:
             "chain_ok": chain.ok, "chain_problem": chain.problem, "count": len(signatures),
             "personal_signatures": sum(1 for e in signatures if e["signature"]), "personal_problems": problems,
             "digest_rule": SIGNATURE_DIGEST_RULE, "signature_rule": PERSONAL_SIGNATURE_RULE,
-            "ca_certificates": [c.public_bytes(Encoding.PEM).decode("ascii") for c in authorities],
+            "ca_certificates": [c.public_bytes(crypto.Encoding.PEM).decode("ascii") for c in authorities],
             "exported_at": CLOCK.now().isoformat(), "signatures": signatures,
         }
 

@@ -22,11 +22,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from sqlalchemy import select
 
+from engine import crypto
 from engine.clock import CLOCK
 from engine.closure.certificates import (
     display_name,
@@ -60,7 +58,7 @@ class Credentials:
     """The certificate in use and where its key material lies."""
 
     folder: Path
-    certificate: x509.Certificate
+    certificate: crypto.x509.Certificate
     fingerprint: str
     development: bool = False
 
@@ -100,25 +98,26 @@ def _current_folder(engine: Engine) -> Path | None:
     return folder if (folder / "cert.pem").exists() else None
 
 
-def _load_folder_cert(folder: Path) -> x509.Certificate:
-    return x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes())
+def _load_folder_cert(folder: Path) -> crypto.x509.Certificate:
+    return crypto.x509.load_pem_x509_certificate((folder / "cert.pem").read_bytes())
 
 
-def _folder_chain(folder: Path) -> tuple[x509.Certificate, ...]:
+def _folder_chain(folder: Path) -> tuple[crypto.x509.Certificate, ...]:
     chain_file = folder / "chain.pem"
-    return tuple(x509.load_pem_x509_certificates(chain_file.read_bytes())) if chain_file.exists() else ()
+    return tuple(crypto.x509.load_pem_x509_certificates(chain_file.read_bytes())) if chain_file.exists() else ()
 
 
-def write_folder(folder: Path, cert: x509.Certificate, key, chain: list[x509.Certificate], source: str,
+def write_folder(folder: Path, cert: crypto.x509.Certificate, key, chain: list[crypto.x509.Certificate], source: str,
                  installed_at: str) -> None:
     """Write a certificate's folder: key (0600), certificate, chain, how it came here."""
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
+    pem = crypto.serialization
     write_atomically(folder / "key.pem", key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), 0o600)
-    write_atomically(folder / "cert.pem", cert.public_bytes(serialization.Encoding.PEM))
+        pem.Encoding.PEM, pem.PrivateFormat.PKCS8, pem.NoEncryption()), 0o600)
+    write_atomically(folder / "cert.pem", cert.public_bytes(pem.Encoding.PEM))
     if chain:
-        write_atomically(folder / "chain.pem", b"".join(c.public_bytes(serialization.Encoding.PEM) for c in chain))
+        write_atomically(folder / "chain.pem", b"".join(c.public_bytes(pem.Encoding.PEM) for c in chain))
     else:
         (folder / "chain.pem").unlink(missing_ok=True)
     write_atomically(folder / "meta.json", json.dumps({"source": source, "installed_at": installed_at}).encode("utf-8"))
@@ -128,8 +127,8 @@ def folder_credentials(folder: Path) -> Credentials:
     return Credentials(folder, _load_folder_cert(folder), folder.name, _meta(folder).get("source") == "development")
 
 
-def _install(engine: Engine, cert: x509.Certificate, key, chain: list[x509.Certificate], source: str, actor: str | None,
-             action: str) -> dict:
+def _install(engine: Engine, cert: crypto.x509.Certificate, key, chain: list[crypto.x509.Certificate], source: str,
+             actor: str | None, action: str) -> dict:
     """Write the new certificate's folder, retire the previous one (drop its key), point `current` at
     the new one, and audit it — one transaction for the audit row, files written before it commits."""
     root = signing_dir(engine)
@@ -170,7 +169,7 @@ def use_certificate(engine: Engine, cert_path: Path, key_path: Path, chain_paths
     certs = load_certificates(read_pem_file(cert_path, "证书"), cert_path, "证书")
     cert = certs[0]
     key = load_private_key(read_pem_file(key_path, "私钥"), key_path, passphrase)
-    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+    if not isinstance(key, (crypto.rsa.RSAPrivateKey, crypto.ec.EllipticCurvePrivateKey)):
         raise InvalidInput("只支持 RSA 或 EC 私钥", {"key": str(key_path)})
     if public_der(key.public_key()) != public_der(cert.public_key()):
         raise InvalidInput("私钥与证书不匹配（不是同一对密钥）", {"key": str(key_path), "cert": str(cert_path)})
@@ -180,10 +179,10 @@ def use_certificate(engine: Engine, cert_path: Path, key_path: Path, chain_paths
     if cert.not_valid_before_utc > now:
         raise InvalidInput(f"证书要到 {cert.not_valid_before_utc:%Y-%m-%d} 才生效", {"cert": str(cert_path)})
     try:
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        usage = cert.extensions.get_extension_for_class(crypto.x509.KeyUsage).value
         if not (usage.digital_signature or usage.content_commitment):
             raise InvalidInput("该证书的密钥用途不含数字签名，不能用于签署文件", {"cert": str(cert_path)})
-    except x509.ExtensionNotFound:
+    except crypto.x509.ExtensionNotFound:
         pass
     chain = certs[1:]
     for path in chain_paths:
@@ -211,10 +210,10 @@ def credentials(engine: Engine) -> Credentials:
 
 @dataclass(frozen=True)
 class KnownCertificate:
-    certificate: x509.Certificate
+    certificate: crypto.x509.Certificate
     fingerprint: str
     current: bool
-    chain: tuple[x509.Certificate, ...] = ()
+    chain: tuple[crypto.x509.Certificate, ...] = ()
 
 
 def known_certificates(engine: Engine) -> list[KnownCertificate]:

@@ -18,13 +18,10 @@ from typing import TYPE_CHECKING, Optional
 
 from argon2 import Type, profiles
 from argon2.low_level import hash_secret_raw
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from engine import crypto
 from engine.closure.authority import issue_personal_certificate
 from engine.closure.certificates import fingerprint
 from engine.errors import InvalidInput
@@ -78,11 +75,13 @@ def issue_key(engine: Engine, session: Session, user: User, password: str, actor
     if previous is not None:
         previous.revoked_at, previous.revoked_reason = now, reason or "重新签发"
     algorithm = engine.settings.signature_algorithm
-    key = rsa.generate_private_key(65537, 2048) if algorithm == RSA_2048 else ec.generate_private_key(ec.SECP256R1())
+    key = (crypto.rsa.generate_private_key(65537, 2048) if algorithm == RSA_2048
+           else crypto.ec.generate_private_key(crypto.ec.SECP256R1()))
     cert = issue_personal_certificate(engine, session, key.public_key(), user.name, user.unit.name, user.id)
     fp = fingerprint(cert)
     row = PersonalCertificate(
-        user_id=user.id, fingerprint=fp, certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+        user_id=user.id, fingerprint=fp,
+        certificate_pem=cert.public_bytes(crypto.serialization.Encoding.PEM).decode("ascii"),
         algorithm=algorithm, wrapped_key=_wrap(key, password, _aad(user.id, fp)), issued_at=now, revoked_at=None,
         revoked_reason="")
     session.add(row)
@@ -116,10 +115,10 @@ def personal_signature(engine: Engine, session: Session, user: User, password: s
         row = issue_key(engine, session, user, password, user.name, "")
     key = _unwrap(row.wrapped_key, password, _aad(user.id, row.fingerprint))
     data = digest.encode("ascii")
-    if isinstance(key, rsa.RSAPrivateKey):
-        raw = key.sign(data, padding.PKCS1v15(), hashes.SHA256())
+    if isinstance(key, crypto.rsa.RSAPrivateKey):
+        raw = key.sign(data, crypto.padding.PKCS1v15(), crypto.hashes.SHA256())
     else:
-        raw = key.sign(data, ec.ECDSA(hashes.SHA256()))
+        raw = key.sign(data, crypto.ec.ECDSA(crypto.hashes.SHA256()))
     return row, base64.b64encode(raw).decode("ascii")
 
 
@@ -154,9 +153,9 @@ def _wrap(key, password: str, aad: bytes, profile=None) -> str:
     profile = profile or _KDF
     kdf = {"name": "argon2id", "t": profile.time_cost, "m": profile.memory_cost, "p": profile.parallelism}
     salt, nonce = os.urandom(16), os.urandom(12)
-    plain = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption())
-    sealed = AESGCM(_derive(password, salt, kdf)).encrypt(nonce, plain, aad)
+    plain = key.private_bytes(crypto.serialization.Encoding.DER, crypto.serialization.PrivateFormat.PKCS8,
+                              crypto.serialization.NoEncryption())
+    sealed = crypto.AESGCM(_derive(password, salt, kdf)).encrypt(nonce, plain, aad)
     b64 = base64.b64encode
     return json.dumps({"kdf": kdf, "cipher": "aes-256-gcm", "salt": b64(salt).decode(), "nonce": b64(nonce).decode(),
                        "ciphertext": b64(sealed).decode()})
@@ -166,8 +165,8 @@ def _unwrap(wrapped: str, password: str, aad: bytes):
     box = json.loads(wrapped)
     b64d = base64.b64decode
     try:
-        plain = AESGCM(_derive(password or "", b64d(box["salt"]), box["kdf"])).decrypt(
+        plain = crypto.AESGCM(_derive(password or "", b64d(box["salt"]), box["kdf"])).decrypt(
             b64d(box["nonce"]), b64d(box["ciphertext"]), aad)
-    except InvalidTag:
+    except crypto.InvalidTag:
         raise KeyLocked("签字确认失败：密码无法解开您的签名密钥", {"password": "密码不正确"}) from None
-    return serialization.load_der_private_key(plain, None)
+    return crypto.serialization.load_der_private_key(plain, None)

@@ -10,8 +10,8 @@ import tempfile
 from io import BytesIO
 
 import pytest
-from ledger_fixture import close_allowances
 from fontTools.ttLib import TTFont
+from ledger_fixture import close_allowances
 from pypdf import PdfReader
 
 from engine import render
