@@ -230,7 +230,7 @@ def upward_report(engine: Engine, round_ref: str | int) -> dict:
 
 
 # Units (mostly table rows) a window of the PDF lays out at once (engine/reports/chunked_pdf.py).
-PDF_CHUNK = 150
+PDF_CHUNK = 100  # 150 peaked 6 MB higher (162 against 156 MB at 2,000 problems) in the same time
 
 
 def document_units(doc: dict) -> tuple[list[dict], list[dict]]:
