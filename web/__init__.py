@@ -40,6 +40,19 @@ def settle_heap() -> None:
     gc.freeze()
 
 
+def _sync_limit() -> int:
+    """RECTIFY_UPWARD_PDF_SYNC_LIMIT: the most problems a round may have for its 整改情况报告 PDF to be made
+    while the request waits; above it a background job makes it (engine/reports/document_jobs.py)."""
+    from engine.reports.document_jobs import SYNC_LIMIT
+
+    value = os.environ.get("RECTIFY_UPWARD_PDF_SYNC_LIMIT", "").strip()
+    if not value:
+        return SYNC_LIMIT
+    if not value.isdigit():
+        raise ValueError(f"RECTIFY_UPWARD_PDF_SYNC_LIMIT 应为不小于 0 的整数（问题数），现为「{value}」")
+    return int(value)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     settings: Settings = (test_config or {}).get("RECTIFY_SETTINGS") or Settings.from_env()
     if "RECTIFY_SETTINGS" not in (test_config or {}) and not os.environ.get("RECTIFY_OUTBOX_DISPATCH"):
@@ -57,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # The cookie ends with the browser; the server ends the session itself (engine/people/sessions.py).
         PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
         REMEMBER_COOKIE_DURATION=timedelta(0),
+        UPWARD_PDF_SYNC_LIMIT=_sync_limit(),
     )
     if test_config:
         app.config.update(test_config)

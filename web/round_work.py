@@ -23,7 +23,6 @@ from engine.access.round_documents import (
     upward_report_for,
 )
 from engine.errors import InvalidInput
-from engine.reports.document_jobs import SYNC_LIMIT
 
 from . import engine
 
@@ -41,13 +40,13 @@ def _download(name: str, data: bytes, kind: str):
 @bp.get("/rounds/<int:round_id>/upward.<kind>")
 @login_required
 def upward(round_id, kind):
-    """The .docx at once; the PDF at once for a round of at most UPWARD_PDF_SYNC_LIMIT problems (app setting,
-    default engine/reports/document_jobs.py), else made in the background with a page that follows it."""
+    """The .docx at once; the PDF at once for a round of at most UPWARD_PDF_SYNC_LIMIT problems (set by
+    RECTIFY_UPWARD_PDF_SYNC_LIMIT, web/__init__.py), else made in the background with a page that follows it."""
     if kind not in UPWARD_FORMATS:
         abort(404)
     if kind == "pdf":
         answer = upward_pdf_for(engine(), current_user.id, round_id,
-                                int(current_app.config.get("UPWARD_PDF_SYNC_LIMIT", SYNC_LIMIT)))
+                                current_app.config["UPWARD_PDF_SYNC_LIMIT"])
         if "job" in answer:
             return redirect(url_for("round_work.document_job", round_id=round_id, job_id=answer["job"]["id"]))
         name, document = answer["file"]

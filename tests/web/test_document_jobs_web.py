@@ -105,3 +105,18 @@ def test_a_failed_job_says_why_and_may_be_tried_again(engine, round_id, monkeypa
     assert client.get(f"/rounds/{round_id}/upward/jobs/999999").status_code == 404
     other_round = get_round(engine, new_round(engine, "另一轮次"))["id"]
     assert client.get(page_url.replace(f"/rounds/{round_id}/", f"/rounds/{other_round}/")).status_code == 404
+
+
+def test_the_limit_is_a_deployment_setting_and_a_wrong_one_is_refused_at_start(engine, monkeypatch):
+    config = {"TESTING": True, "RECTIFY_SETTINGS": engine.settings}
+    monkeypatch.setenv("RECTIFY_UPWARD_PDF_SYNC_LIMIT", "50")
+    app = create_app(config)
+    app.extensions["rectify"].close()
+    assert app.config["UPWARD_PDF_SYNC_LIMIT"] == 50
+    monkeypatch.setenv("RECTIFY_UPWARD_PDF_SYNC_LIMIT", "五十")
+    with pytest.raises(ValueError, match="RECTIFY_UPWARD_PDF_SYNC_LIMIT.*五十"):
+        create_app(config)
+    monkeypatch.delenv("RECTIFY_UPWARD_PDF_SYNC_LIMIT")
+    app = create_app(config)
+    app.extensions["rectify"].close()
+    assert app.config["UPWARD_PDF_SYNC_LIMIT"] == document_jobs.SYNC_LIMIT
