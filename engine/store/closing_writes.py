@@ -5,8 +5,8 @@ round trip there instead of four. On SQLite, in process, a statement costs littl
 
 `hold` rows for an insert; the outbox's insert, the last one a unit makes, goes with them
 (`execute_last`); the Database sends what is left after its before-commit hooks (`flush`). A large batch
-(an import's thousands of rows) runs at once: merging gains nothing there and would pass PostgreSQL's
-limit of parameters a statement.
+(an import's thousands of rows, or several files' contents) runs at once: merging gains nothing there,
+and would pass PostgreSQL's limit of parameters a statement or make one statement of many MB.
 
 The inserts given are built once (module constants, without values): the combined statement is then
 built once per shape (which inserts, how many rows, which columns) and SQLAlchemy's compiled form of it
@@ -21,34 +21,37 @@ from sqlalchemy.sql.dml import Insert
 
 HELD = "rectify.closing_writes"
 MAX_HELD_VALUES = 2_000  # bound values a unit may hold (PostgreSQL allows 65,535 a statement)
+MAX_HELD_BYTES = 8 * 2**20  # and file contents: a unit storing many files sends them as it goes
 
 
 def _merging(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _values(rows: list[dict]) -> int:
-    return sum(len(row) for row in rows)
+def _fits(session: Session, rows: list[dict]) -> bool:
+    """Whether `rows` may join what the unit holds already."""
+    rows = [row for _, row in session.info.get(HELD, [])] + rows
+    return (sum(len(row) for row in rows) <= MAX_HELD_VALUES
+            and sum(len(v) for row in rows for v in row.values() if isinstance(v, bytes)) <= MAX_HELD_BYTES)
 
 
 def hold(session: Session, statement: Insert, rows: list[dict]) -> None:
     """Insert `rows` with `statement` (an insert without values, built once) before this unit commits."""
     if not rows:
         return
-    held = session.info.get(HELD, [])
-    if not _merging(session) or _values(rows) + sum(_values([row]) for _, row in held) > MAX_HELD_VALUES:
+    if not (_merging(session) and _fits(session, rows)):
+        flush(session)  # what was held first is written first
         session.execute(statement, rows)
         return
-    session.info[HELD] = held + [(statement, row) for row in rows]
+    session.info[HELD] = session.info.get(HELD, []) + [(statement, row) for row in rows]
 
 
 def execute_last(session: Session, statement: Insert, rows: list[dict]) -> Result:
     """Run `statement` (an insert … RETURNING, built once) for `rows`, together with the held inserts."""
-    held = session.info.get(HELD)
-    if not (_merging(session) and held and _values(rows) + sum(_values([row]) for _, row in held) <= MAX_HELD_VALUES):
+    if not (_merging(session) and session.info.get(HELD) and _fits(session, rows)):
         flush(session)
         return session.execute(statement, rows)
-    session.info.pop(HELD)
+    held = session.info.pop(HELD)
     combined = _combined(tuple((s, tuple(row)) for s, row in held), statement, tuple(tuple(row) for row in rows))
     return session.execute(combined, _params(held, rows))
 

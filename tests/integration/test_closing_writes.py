@@ -86,3 +86,17 @@ def test_a_held_insert_that_fails_takes_the_whole_unit_with_it(engine, item):
     assert _counts(engine) == before
     do(engine, item, "fix_task", "张伟", FIX, files=evidence())  # the task is still open, and completes
     assert _counts(engine)[0] == before[0] + 1
+
+
+def test_many_files_in_one_unit_are_sent_as_they_come_in_order(engine, monkeypatch):
+    """Past the unit's budget of held bytes, what was held is written and the new insert follows at once
+    (a restore storing hundreds of files never makes one statement of them all)."""
+    store = Engine(replace(engine.settings, file_store="database"))
+    monkeypatch.setattr(closing_writes, "MAX_HELD_BYTES", 100)
+    contents = [bytes([n]) * 60 for n in range(5)]
+    with store.db.transaction():
+        sent = _sent(store, lambda: [store.evidence.files.put(c) for c in contents])
+    assert all(store.evidence.files.read(store.evidence.files.put(c)) == c for c in contents)
+    if not store.db.is_sqlite:  # 60 bytes fit, 120 do not: each file goes when the next one comes
+        assert sum("INSERT INTO stored_files" in s for s in sent) == 4
+    store.close()
