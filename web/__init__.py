@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from engine import Engine, EngineError, Settings
 from engine.closure.pdf import human_size
 from engine.config import REPO_ROOT
+from engine.reports.document_jobs import SYNC_LIMIT
 from engine.store.keys import secret_file
 
 csrf = CSRFProtect()
@@ -43,8 +44,6 @@ def settle_heap() -> None:
 def _sync_limit() -> int:
     """RECTIFY_UPWARD_PDF_SYNC_LIMIT: the most problems a round may have for its 整改情况报告 PDF to be made
     while the request waits; above it a background job makes it (engine/reports/document_jobs.py)."""
-    from engine.reports.document_jobs import SYNC_LIMIT
-
     value = os.environ.get("RECTIFY_UPWARD_PDF_SYNC_LIMIT", "").strip()
     if not value:
         return SYNC_LIMIT
