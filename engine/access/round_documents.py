@@ -22,7 +22,7 @@ from engine.reports.document_jobs import (
     problem_count,
     request_upward_pdf,
 )
-from engine.reports.upward import render_upward_docx, upward_pdf_file, upward_report
+from engine.reports.upward import render_upward_docx, upward_file_name, upward_pdf_file, upward_report
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -40,7 +40,7 @@ def upward_report_for(engine: Engine, user_id: int, round_id: int, kind: str) ->
     with engine.db.reading() as session:
         require_role(session, user_id, *EXPORTERS)
         report = upward_report(engine, round_id)
-    return f"{report['round']['name']}-整改情况报告-{_today(engine)}.{kind}", UPWARD_FORMATS[kind](report)
+    return upward_file_name(report, _today(engine), kind), UPWARD_FORMATS[kind](report)
 
 
 def upward_pdf_for(engine: Engine, user_id: int, round_id: int, sync_limit: int = SYNC_LIMIT) -> dict:
@@ -49,9 +49,9 @@ def upward_pdf_for(engine: Engine, user_id: int, round_id: int, sync_limit: int 
     it, queued now or one already queued, running or finished and current (engine/reports/document_jobs.py)."""
     with engine.db.reading() as session:
         require_role(session, user_id, *EXPORTERS)
-        small = problem_count(session, round_id) <= sync_limit
-    if small:
-        return {"file": upward_report_for(engine, user_id, round_id, "pdf")}
+        report = upward_report(engine, round_id) if problem_count(session, round_id) <= sync_limit else None
+    if report is not None:  # laid out after the read: no transaction is held open meanwhile
+        return {"file": (upward_file_name(report, _today(engine), "pdf"), upward_pdf_file(report))}
     with engine.db.transaction() as session:
         actor = require_role(session, user_id, *EXPORTERS).name
         return {"job": request_upward_pdf(engine, round_id, actor)}

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 from engine.errors import Conflict, EngineError, NotFound
 from engine.events import DocumentQueued, record
 from engine.ledger.rounds import find_round
-from engine.reports.upward import upward_report, write_upward_pdf
+from engine.reports.upward import upward_file_name, upward_report, write_upward_pdf
 from engine.store.document_jobs import DONE, FAILED, QUEUED, RUNNING, DocumentJob
 from engine.store.models import AuditEntry, Item, Round
 
@@ -192,7 +192,7 @@ class RenderDocument:
             _fail(engine, event.job_id, failure_text(exc))
             return None
         day = engine.lights.local_date(engine.clock.now()).isoformat()
-        return {"data": data, "pages": pages, "file_name": f"{report['round']['name']}-整改情况报告-{day}.pdf"}
+        return {"data": data, "pages": pages, "file_name": upward_file_name(report, day, "pdf")}
 
     def apply(self, engine: Engine, session: Session, event: DocumentQueued, prepared: dict | None) -> None:
         if prepared is None:

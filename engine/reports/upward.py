@@ -283,6 +283,11 @@ def render_upward_pdf(report: dict, chunk: int = PDF_CHUNK) -> bytes:
     return pdf_bytes(units, _window_html(report, tables), chunk)
 
 
+def upward_file_name(report: dict, day: str, kind: str) -> str:
+    """The name a downloaded report carries: round, title, the day it was made, .pdf or .docx."""
+    return f"{report['round']['name']}-整改情况报告-{day}.{kind}"
+
+
 def render_upward_docx(report: dict) -> bytes:
     from engine.reports.docx import document_docx
 
