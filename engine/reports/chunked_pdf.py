@@ -59,8 +59,8 @@ def _cut(pages) -> tuple[int, int] | None:
 
 
 def _trim() -> None:
-    """Hand the freed window back to the system (glibc keeps freed heap pages otherwise), so that the
-    process's peak is one window's, not the high-water mark of all of them."""
+    """Hand freed heap back to the system (glibc keeps freed heap pages otherwise), so that the process's
+    peak is one window's, not the high-water mark of all of them."""
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
@@ -140,9 +140,10 @@ def _document_info(path: str) -> dict:
     return info | ({"/Lang": str(lang)} if lang else {})
 
 
-def _lay_out(units: list, window_html: WindowHtml, chunk: int, folder: str, font_config,
+def _lay_out(units: list, window_html: WindowHtml, chunk: int, folder: str, font_config, settle: Callable[[], None],
              progress: Progress | None = None) -> tuple[list, list]:
-    """Write the windows' PDFs into `folder`: (their paths, each kept page's height and bookmarks)."""
+    """Write the windows' PDFs into `folder`: (their paths, each kept page's height and bookmarks), calling
+    `settle` once each window is freed."""
     parts, bookmarks, start, page_number, size = [], [], 0, 1, chunk
     while True:
         end = min(len(units), start + size)
@@ -162,8 +163,7 @@ def _lay_out(units: list, window_html: WindowHtml, chunk: int, folder: str, font
             with render.stand_in_fonts():
                 document.copy(pages).write_pdf(parts[-1])
         del document, pages
-        gc.collect()  # the window's boxes hold reference cycles: free them before the next window
-        _trim()
+        settle()
         page_number += keep
         if progress is not None:
             progress(len(units) if following is None else following, len(units), page_number - 1)
@@ -182,11 +182,16 @@ def write_chunked_pdf(units: list, window_html: WindowHtml, target: BinaryIO, ch
     gc.freeze()
     try:
         with render.collected_glyphs() as glyphs:
+            def settle():
+                gc.collect()  # a window's boxes hold reference cycles: free them before the next window
+                _trim()
+                # The font pages the window read would otherwise add up, window by window, to every glyph's.
+                render.release_font_pages(glyphs)
+
             font_config = render.fonts()
-            parts, bookmarks = _lay_out(units, window_html, max(1, chunk), folder, font_config, progress)
+            parts, bookmarks = _lay_out(units, window_html, max(1, chunk), folder, font_config, settle, progress)
             del font_config  # its font files stay mapped (and counted in the process's memory) while it lives
-            gc.collect()
-            _trim()
+            settle()
             subsets = render.union_subsets(glyphs, after_each=_trim) if len(parts) > 1 else {}
             glyphs.clear()
         _join(parts, bookmarks, _document_info(parts[0]), subsets, target)
