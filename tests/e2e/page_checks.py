@@ -14,6 +14,19 @@ FITS = f"{NO_OVERFLOW} && document.documentElement.scrollWidth <= document.docum
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1366, "height": 768}}
 
+# A hint cut off is a question the reader cannot finish: the names of the empty, visible one-line fields whose
+# placeholder is wider than the room inside them, measured in the field's own font.
+CUT_PLACEHOLDERS = """() => {
+    const canvas = document.createElement('canvas').getContext('2d');
+    return [...document.querySelectorAll('input[placeholder]')].filter(field => {
+        if (!field.placeholder || field.value || field.offsetParent === null) return false;
+        const style = getComputedStyle(field);
+        canvas.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        const room = field.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        return canvas.measureText(field.placeholder).width > room + 1;
+    }).map(field => field.name || field.id);
+}"""
+
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"  # npm, package.json
 BLOCKING = ("serious", "critical")
 
