@@ -38,6 +38,9 @@ def test_the_path_of_an_item_tells_each_person_once(engine, item):
     assert inbox_of(engine, "张伟")["unread"] == 0
 
     do(engine, item, "fix_task", "张伟", FIX, files=evidence())
+    # His two notifications name tasks he has done since: the list no longer offers them (去办理)
+    assert [n["task_open"] for n in inbox_of(engine, "张伟")["notifications"]] == [False, False]
+    assert [n["task_open"] for n in inbox_of(engine, "李娜")["notifications"]] == [True, False]
     sign(engine, item, "unit_head_review", "李娜")
     sign(engine, item, "leader_signoff", "陈刚")
     assert kinds(engine, "张伟")[0] == "销号" and "销号" not in kinds(engine, "陈刚")  # he closed it himself
