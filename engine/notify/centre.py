@@ -155,7 +155,8 @@ def notifications_of(engine: Engine, user_id: int, unread_only: bool = False, li
         rows = session.execute(query.order_by(Notification.id.desc()).limit(limit)).scalars().all()
         # 去办理 only where the task is still waiting: one done since leads to its item (mark_read)
         tasks = {n.task_id for n in rows if n.task_id}
-        open_tasks = set(session.execute(select(InboxTask.id).where(InboxTask.id.in_(tasks))).scalars()) if tasks else set()
+        waiting = select(InboxTask.id).where(InboxTask.id.in_(tasks))
+        open_tasks = set(session.execute(waiting).scalars() if tasks else ())
         return {"notifications": [view(n) | {"task_open": n.task_id in open_tasks} for n in rows],
                 "unread": unread_count(session, user_id)}
 
