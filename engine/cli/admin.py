@@ -10,6 +10,7 @@ import click
 
 from engine.cli.base import emit, fail, handled, main
 from engine.process.deploy import DEFAULT_FILES
+from engine.process.form_versions import saved_forms_if_any
 from engine.process.validation import validate_file
 from engine.store.file_migrate import KINDS, migrate_files
 from engine.store.file_prune import GRACE, STORE_TEXT, prune_files
@@ -26,10 +27,12 @@ def workflows():
 @click.pass_obj
 @handled
 def workflows_validate(ctx, files, as_json):
-    """校验 BPMN 文件（默认 workflows/ 下的默认流程）；有问题时退出码为 1。"""
-    settings = ctx.engine(require_schema=False).settings
-    paths = [Path(f) for f in files] or [settings.workflows_path / name for name in DEFAULT_FILES]
-    problems = [p for path in paths for p in validate_file(path, settings.forms_path)]
+    """校验 BPMN 文件（默认 workflows/ 下的默认流程）；有问题时退出码为 1。
+    本机有数据库时，表单按部署时的来源检查：设计器中保存的最新版本优先，其次 forms/ 下的文件。"""
+    engine = ctx.engine(require_schema=False)
+    paths = [Path(f) for f in files] or [engine.settings.workflows_path / name for name in DEFAULT_FILES]
+    saved = saved_forms_if_any(engine)
+    problems = [p for path in paths for p in validate_file(path, engine.settings.forms_path, saved)]
     rows = [{"id": f"{p.file}:{p.element}", "file": p.file, "element": p.element, "message": p.message} for p in problems]
     emit(rows, as_json, lambda r: "\n".join(str(p) for p in problems) if problems
          else f"校验通过：{'、'.join(p.name for p in paths)}")

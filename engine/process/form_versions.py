@@ -71,6 +71,20 @@ def saved_forms(engine: Engine) -> dict[str, dict]:
         return {f"{key}.json": json.loads(row.content) for key, row in _latest(session).items()}
 
 
+def saved_forms_if_any(engine: Engine) -> dict[str, dict] | None:
+    """`saved_forms` where this machine has the deployment's database (migrated to this version), else None:
+    checking a BPMN file needs no database, but with one it is checked against the forms a deploy would
+    use."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine.store.schema import current_revision, head_revision
+
+    try:
+        return saved_forms(engine) if current_revision(engine) == head_revision() else None
+    except SQLAlchemyError:  # unreachable or not this deployment's: the files alone
+        return None
+
+
 def form_schema(engine: Engine, key: str, saved: dict[str, dict] | None = None) -> dict:
     """The form a deploy snapshots: its latest saved version, else forms/KEY.json."""
     saved = saved_forms(engine) if saved is None else saved

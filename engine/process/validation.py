@@ -61,12 +61,12 @@ def _props(node) -> dict[str, str]:
     return {p.get("name"): p.get("value", "") for p in node.iterfind(".//spiffworkflow:property", NS)}
 
 
-def validate_file(path: Path, forms_path: Path) -> list[Problem]:
+def validate_file(path: Path, forms_path: Path, saved: dict[str, dict] | None = None) -> list[Problem]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return [Problem(path.name, "", f"无法读取文件：{exc.strerror or exc}")]
-    return validate_xml(raw, path.name, forms_path)
+    return validate_xml(raw, path.name, forms_path, saved)
 
 
 def validate_xml(raw: bytes, name: str, forms_path: Path, saved: dict[str, dict] | None = None) -> list[Problem]:

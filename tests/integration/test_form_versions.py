@@ -11,7 +11,8 @@ from engine.config import REPO_ROOT
 from engine.errors import Forbidden, InvalidInput
 from engine.people.directory import user_id_of
 from engine.process.designs import deploy_xml
-from engine.process.form_versions import form_detail, form_version_file, list_forms, save_form
+from engine.process.form_versions import form_detail, form_version_file, list_forms, save_form, saved_forms_if_any
+from engine.process.validation import validate_file
 from engine.store.models import IMMEDIATE, AuditEntry, ProcessInstance, ProcessVersion
 
 ORIGINAL = json.loads((REPO_ROOT / "forms" / "immediate_fix.json").read_text(encoding="utf-8"))
@@ -99,7 +100,7 @@ def test_form_versions_are_append_only_in_the_database(staffed_round):
             conn.execute(text("UPDATE form_versions SET comment = 'x'"))
 
 
-def test_a_form_saved_only_in_the_designer_is_what_checks_and_deploys_read(staffed_round):
+def test_a_form_saved_only_in_the_designer_is_what_checks_and_deploys_read(staffed_round, tmp_path):
     engine = staffed_round
     from engine.process.designs import deploy_preview
 
@@ -107,9 +108,19 @@ def test_a_form_saved_only_in_the_designer_is_what_checks_and_deploys_read(staff
         'value="immediate_fix.json"', 'value="site_fix.json"')
     refused = deploy_preview(engine, "immediate.bpmn", xml)
     assert not refused["valid"] and any("site_fix.json 不存在" in p["message"] for p in refused["problems"])
+    bpmn = tmp_path / "immediate.bpmn"
+    bpmn.write_text(xml, encoding="utf-8")
+
+    def file_check():  # `rectify workflows validate FILE` on a machine with the database
+        return [p.message for p in validate_file(bpmn, engine.settings.forms_path, saved_forms_if_any(engine))]
+    assert any("site_fix.json 不存在" in m for m in file_check())
     save_form(engine, "site_fix", json.dumps(changed_form(), ensure_ascii=False), "现场整改表单", user_id_of(engine, "孙浩"))
     assert "site_fix" in [f["key"] for f in list_forms(engine)]
-    assert deploy_preview(engine, "immediate.bpmn", xml)["valid"]
+    assert deploy_preview(engine, "immediate.bpmn", xml)["valid"] and file_check() == []
     done = deploy_xml(engine, "immediate.bpmn", xml, "改用现场整改表单", user_id_of(engine, "孙浩"))
     with engine.db.reading() as session:
         assert session.get(ProcessVersion, done["version_id"]).forms["site_fix"] == changed_form()
+
+
+def test_checking_files_needs_no_migrated_database(cli):
+    assert cli.json("workflows", "validate") == []  # the default processes, against forms/ alone
