@@ -19,6 +19,7 @@ from engine.process.bpmn import form_key_of, reviewed_ids, step_id
 from engine.process.deploy import all_task_specs, loaded
 from engine.store.models import EvidenceFile, Item, ProcessInstance, ProcessVersion, Signature, TaskRecord, User
 from engine.work.signoff import DECISION_TEXT, evidence_hashes
+from engine.work.superseded import superseded_of
 
 if TYPE_CHECKING:
     from engine.core import Engine
@@ -45,6 +46,7 @@ def record_data(engine: Engine, session: Session, item: Item, bounds: dict | Non
     (a new record); with the bounds of an earlier record: the same rows again (to verify it)."""
     signatures = _signatures(session, item.id, bounds)
     certificates = certificate_pems(session, [s.certificate_id for s in signatures])
+    superseded = superseded_of(session, item.id)
     evidence_rows = _evidence_rows(session, item.id, bounds)
     work = _work(engine, session, item, signatures, bounds)
     return {
@@ -61,7 +63,7 @@ def record_data(engine: Engine, session: Session, item: Item, bounds: dict | Non
         "closed_at": item.closed_at.isoformat() if item.closed_at else None,
         "work": [_work_view(engine, session, r) for r in work],
         "evidence": _evidence_view(session, evidence_rows),
-        "signatures": [_signature_view(s, certificates) for s in signatures],
+        "signatures": [_signature_view(s, certificates, superseded.get(s.id)) for s in signatures],
         "bounds": {
             "signatures": len(signatures),
             "evidence": max((e.id for e in evidence_rows), default=0),
@@ -79,11 +81,13 @@ def _signatures(session: Session, item_id: int, bounds: dict | None) -> list[Sig
     return list(session.execute(query).scalars())
 
 
-def _signature_view(s: Signature, certificates: dict[int, str]) -> dict:
+def _signature_view(s: Signature, certificates: dict[int, str], superseded: dict | None) -> dict:
     view = {
         "seq": s.seq, "step": s.step, "signer": s.signer_name, "role": s.role, "unit": s.unit_name,
         "decision": s.decision, "decision_text": DECISION_TEXT.get(s.decision, s.decision), "opinion": s.opinion,
         "signed_at": s.signed_at.isoformat(), "digest": s.digest, "prev_digest": s.prev_digest,
+        # set aside when the item was sent back to an earlier step (退回到任意环节): on the chain, no longer in force
+        "superseded": superseded,
     }
     if s.signature:  # the signer's own signature and certificate, verifiable offline against the body's CA
         view |= {"signature": s.signature, "signature_algorithm": s.signature_algorithm,
@@ -232,7 +236,8 @@ def differences(shown: dict, current: dict) -> tuple[list[str], list[str]]:
     if shown.get("closed_at") != current["closed_at"]:
         later.append("该问题在此销号单生成后已被重新打开，现为整改中" if current["closed_at"] is None
                      else "该问题此后重新打开并再次销号（以最新的销号单为准）")
-    mismatches += _signature_differences(shown.get("signatures") or [], current["signatures"])
+    signature_mismatches, signature_later = _signature_differences(shown.get("signatures") or [], current["signatures"])
+    mismatches, later = mismatches + signature_mismatches, later + signature_later
     if shown.get("evidence") != current["evidence"]:
         shown_files = {(e.get("name"), e.get("sha256")) for e in shown.get("evidence") or []}
         db_files = {(e["name"], e["sha256"]) for e in current["evidence"]}
@@ -244,15 +249,23 @@ def differences(shown: dict, current: dict) -> tuple[list[str], list[str]]:
     return mismatches, later
 
 
-def _signature_differences(shown: list[dict], current: list[dict]) -> list[str]:
-    reasons = []
+def _signature_differences(shown: list[dict], current: list[dict]) -> tuple[list[str], list[str]]:
+    """(mismatches, later changes) of the signatures. A 取代 mark is append-only: one the database has and
+    the record has not was made after it (a later 退回); one the record shows differently, or the database
+    lacks, was tampered with. Records made before the marks were shown carry no `superseded` key."""
+    reasons, later = [], []
     if len(shown) != len(current):
         reasons.append(f"签字记录数量不一致（销号单 {len(shown)} 个，数据库 {len(current)} 个）")
     for mine, theirs in zip(shown, current):
         changed = [label for key, label in SIGNATURE_LABELS.items() if mine.get(key) != theirs.get(key)]
+        if "superseded" in mine and mine["superseded"] != theirs["superseded"]:
+            if mine["superseded"] is None:
+                later.append(f"第 {theirs['seq']} 个签字（{mine.get('signer')}）此后因退回重办被取代")
+            else:
+                changed.append("退回重办取代标记")
         if changed:
             reasons.append(f"第 {theirs['seq']} 个签字（{mine.get('signer')}）的{'、'.join(changed)}与数据库不一致")
-    return reasons
+    return reasons, later
 
 
 def _brief(value: Any) -> str:

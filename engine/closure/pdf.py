@@ -42,7 +42,10 @@ def view(record: dict, code: str, generated_at: str, credentials: Credentials, t
         "title": TITLE, "body": record["body"], "code": code, "round": record["round"], "item": record["item"],
         "work": [{**w, "at": local_time(w["at"], tz)} for w in record["work"]],
         "evidence": [{**e, "size": human_size(e["size"]), "at": local_time(e["at"], tz)[:16]} for e in record["evidence"]],
-        "signatures": [{**s, "signed_at": local_time(s["signed_at"], tz)} for s in record["signatures"]],
+        "signatures": [{**s, "signed_at": local_time(s["signed_at"], tz),
+                        "superseded_at": local_time(s["superseded"]["at"], tz) if s.get("superseded") else None}
+                       for s in record["signatures"]],
+        "superseded": sum(1 for s in record["signatures"] if s.get("superseded")),
         "closed_on": f"{closed.year}年{closed.month}月{closed.day}日" if closed else "（未销号）",
         "closed_at": local_time(record["closed_at"], tz),
         "generated_at": local_time(generated_at, tz), "tz_label": tz_label(tz),
@@ -78,7 +81,8 @@ def sample_record(signatures: int = 5, evidence_files: int = 10, body: str = "�
         chain.append({"seq": seq, "step": step, "signer": signer, "role": role, "unit": unit,
                       "decision": "reject" if rejected else "approve", "decision_text": "退回" if rejected else "通过",
                       "opinion": "请补充银行回单等佐证材料后重新提交。" if rejected else "同意。",
-                      "signed_at": f"2026-11-{10 + seq:02d}T02:{seq:02d}:00+00:00", "digest": digest, "prev_digest": prev})
+                      "signed_at": f"2026-11-{10 + seq:02d}T02:{seq:02d}:00+00:00", "digest": digest,
+                      "prev_digest": prev, "superseded": None})
         prev = digest
     return {
         "format": "rectify.closure-record/1", "body": body,

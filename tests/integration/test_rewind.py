@@ -1,11 +1,13 @@
 """退回到任意环节: 整改办 sends an item back to an earlier step with a reason; the 主要领导 approves it at a
 sign-off gate; the signatures given from that step on stay on the chain, marked as superseded."""
 import pytest
-from helpers import FIX, PASSWORD, do, evidence, new_item, open_tasks, sign, without_triggers
+from helpers import FIX, PASSWORD, do, evidence, new_item, open_tasks, pdf_text, sign, without_triggers
 from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError
 
-from engine.closure.records import signature_chain_json
+from engine.closure import signing
+from engine.closure.records import document_file, item_closure_documents, signature_chain_json
+from engine.closure.verification import MATCHES, verify_pdf
 from engine.errors import Forbidden, InvalidInput
 from engine.integrity import verify_history
 from engine.ledger.detail import item_detail
@@ -36,6 +38,7 @@ def actions(engine):
 
 def test_the_office_sends_an_item_back_and_the_signatures_after_that_step_are_superseded(staffed_round):
     engine = staffed_round
+    signing.init_dev_certificate(engine, "市政工程管理处", actor="tests")
     item = new_item(engine, IMMEDIATE)
     do(engine, item, "fix_task", "张伟", FIX, files=evidence())
     sign(engine, item, "unit_head_review", "李娜")
@@ -75,10 +78,20 @@ def test_the_office_sends_an_item_back_and_the_signatures_after_that_step_are_su
     with pytest.raises(DBAPIError), engine.db.transaction() as session:  # the marks are append-only too
         session.execute(delete(SupersededSignature))
 
+    # The 销号单 shows the superseded signature as such, with the step and the reason, and verifies.
+    (record,) = item_closure_documents(engine, item)
+    pdf = document_file(engine, record["id"])[1]
+    text = pdf_text(pdf, squeeze=True)
+    assert "经批准退回到「落实整改」重新办理（理由：材料与实际不符），此签字不再作为现行审批" in text
+    assert "其中1个已被退回重办取代" in text
+    assert verify_pdf(engine, pdf).ok, verify_pdf(engine, pdf).summary
+
     # Sealed like signatures: past the triggers, a changed or deleted mark fails `rectify audit verify`.
     assert verify_history(engine).ok and verify_history(engine).checked["superseded_signatures"] == 1
     without_triggers(engine, "superseded_signatures", "UPDATE superseded_signatures SET reason = '无'")
     assert any("签字作废标记" in p and "已被改动" in p for p in verify_history(engine).problems)
+    matches = next(c for c in verify_pdf(engine, pdf).checks if c.name == MATCHES)
+    assert not matches.ok and "第 1 个签字（李娜）的退回重办取代标记与数据库不一致" in matches.message
     without_triggers(engine, "superseded_signatures", "DELETE FROM superseded_signatures")
     assert any("签字作废标记" in p and "已从数据库中删除" in p for p in verify_history(engine).problems)
 
