@@ -33,6 +33,15 @@ def test_the_modeler_lints_and_flags_a_user_task_without_a_form(page, live_cast)
     assert ["unit_check", "rectify/user-task-form"] in page.evaluate(OWN_ISSUES)
     page.wait_for_selector("[data-container-id=unit_check] .bjsl-overlay, .bjsl-overlay")
 
+    # The modeler speaks Chinese: the palette, the issue counts, bpmnlint's messages and the panel's header
+    assert page.locator(".djs-palette .entry[data-action='create.task']").get_attribute("aria-label") == "创建任务"
+    page.wait_for_function("document.querySelector('.bjsl-button').textContent.includes('个错误')")
+    issues = page.locator(".bjsl-overlay").all_text_contents()
+    assert any("元素没有流出的顺序流" in i and "用户任务未指定表单" in i for i in issues), issues
+    page.evaluate("window.rectifyModeler.get('selection').select(window.rectifyModeler.get('elementRegistry')"
+                  ".get('unit_check'))")
+    assert page.inner_text(".bio-properties-panel-header-type").strip() == "用户任务"
+
 
 def test_the_form_editor_previews_refuses_bad_json_and_saves_a_version(page, live_cast, screenshots):
     url, _ = live_cast

@@ -6,6 +6,7 @@ import spiffworkflow from './spiffworkflow.json';
 import RectifyPropertiesProvider from './provider';
 import lintModule from 'bpmn-js-bpmnlint';
 import bpmnlintConfig from './lint';
+import TranslateModule from './translate';
 import 'bpmn-js/dist/assets/diagram-js.css';
 import 'bpmn-js/dist/assets/bpmn-js.css';
 import 'bpmn-js/dist/assets/bpmn-font/css/bpmn.css';
@@ -23,7 +24,7 @@ const $ = (id) => document.getElementById(id);
 const modeler = new BpmnModeler({
   container: '#canvas',
   propertiesPanel: { parent: '#properties' },
-  additionalModules: [ BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, RectifyModule, lintModule ],
+  additionalModules: [ TranslateModule, BpmnPropertiesPanelModule, BpmnPropertiesProviderModule, RectifyModule, lintModule ],
   linting: { bpmnlint: bpmnlintConfig, active: true },
   moddleExtensions: { spiffworkflow }
 });
