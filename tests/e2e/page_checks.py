@@ -27,6 +27,25 @@ CUT_PLACEHOLDERS = """() => {
     }).map(field => field.name || field.id);
 }"""
 
+# On a phone, a table squeezed into too little width: a cell a few characters wide holding more (a title
+# set one character a line), or a field narrower than what it holds. Tables that cannot fit become cards.
+SQUEEZED = """() => {
+    const found = [];
+    for (const cell of document.querySelectorAll('td')) {
+        const width = cell.getBoundingClientRect().width;
+        const text = cell.innerText.trim();
+        if (width > 0 && width < 3 * parseFloat(getComputedStyle(cell).fontSize) && text.length > 3) {
+            found.push(`a ${Math.round(width)} px cell holding ${text.slice(0, 12)}`);
+        }
+    }
+    for (const field of document.querySelectorAll('input[type=text], input:not([type]), input[type=search]')) {
+        if (field.offsetParent !== null && field.clientWidth < 160 && field.scrollWidth > field.clientWidth + 2) {
+            found.push(`field ${field.name || field.id} (${field.clientWidth} px) cuts its value`);
+        }
+    }
+    return found;
+}"""
+
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"  # npm, package.json
 BLOCKING = ("serious", "critical")
 

@@ -5,7 +5,7 @@ import re
 
 import pytest
 from helpers import DEADLINE, FIX, PASSWORD, close_immediate_item, do, evidence, task_id
-from page_checks import CUT_PLACEHOLDERS, DESKTOP, FITS, PHONE, axe_violations, tab_to, type_date
+from page_checks import CUT_PLACEHOLDERS, DESKTOP, FITS, PHONE, SQUEEZED, axe_violations, tab_to, type_date
 
 from engine.ledger.items import NewItem, add_item
 from engine.ledger.rounds import get_round
@@ -80,6 +80,8 @@ def test_every_page_passes_axe_on_a_desktop_and_on_a_phone(world, browser, scree
             violations = axe_violations(page)
             if screen == "phone" and not page.evaluate(FITS):
                 violations.append(f"scrolls sideways: {page.evaluate('document.documentElement.scrollWidth')} px")
+            if screen == "phone":
+                violations += page.evaluate(SQUEEZED)
             violations += [f"the hint of field {name} is cut off" for name in page.evaluate(CUT_PLACEHOLDERS)]
             if "<" in page.title():  # a template's markup leaked into the window's title
                 violations.append(f"title is {page.title()[:60]!r}")
