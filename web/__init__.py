@@ -17,6 +17,7 @@ from engine.closure.pdf import human_size
 from engine.config import REPO_ROOT
 from engine.reports.document_jobs import SYNC_LIMIT
 from engine.store.keys import secret_file
+from engine.work.thumbnails import is_picture_name
 
 csrf = CSRFProtect()
 login_manager = LoginManager()
@@ -129,6 +130,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.add_template_filter(lambda a, b: list(zip(a, b)), "zip")
     app.add_template_filter(lambda args, **more: {**args, **more}, "combine")  # query args with a new page
     app.add_template_filter(human_size, "filesize")  # the closure record's wording: 512 字节, 1.5 MB
+    app.add_template_test(is_picture_name, "picture")  # evidence with a thumbnail (engine/work/thumbnails.py)
 
     @app.context_processor
     def upload_rules():

@@ -11,6 +11,7 @@ from engine.access.items import (
     ItemFilter,
     diagram_for,
     evidence_for,
+    evidence_thumbnail_for,
     export_items_for,
     item_page_for,
     items_page_for,
@@ -77,6 +78,15 @@ def diagram(item_id):
 def evidence(item_id, sha256):
     name, content = evidence_for(engine(), item_id, sha256, current_user.id)
     return send_file(BytesIO(content), as_attachment=True, download_name=name, mimetype="application/octet-stream")
+
+
+@bp.get("/items/<int:item_id>/evidence/<sha256>/thumbnail")
+@login_required
+def evidence_thumbnail(item_id, sha256):
+    content, mimetype = evidence_thumbnail_for(engine(), item_id, sha256, current_user.id)
+    response = send_file(BytesIO(content), mimetype=mimetype)
+    response.headers["Cache-Control"] = "private, max-age=86400"  # the file is named by its SHA-256: it never changes
+    return response
 
 
 @bp.get("/items/<int:item_id>/closure/<int:document_id>.pdf")

@@ -146,6 +146,16 @@ def evidence_for(engine: Engine, item_id: int, sha256: str, user_id: int) -> tup
         return row.name, engine.evidence.read(sha256)
 
 
+def evidence_thumbnail_for(engine: Engine, item_id: int, sha256: str, user_id: int) -> tuple[bytes, str]:
+    """(bytes, MIME type) of a small picture of an evidence photo the user may see (engine/work/thumbnails.py)."""
+    from engine.work.thumbnails import is_picture_name, thumbnail
+
+    name, content = evidence_for(engine, item_id, sha256, user_id)
+    if not is_picture_name(name):
+        raise NotFound("该文件不是图片")
+    return thumbnail(content)
+
+
 def diagram_for(engine: Engine, item_id: int, user_id: int) -> dict:
     """The BPMN of the item's process version with the finished and current steps."""
     with engine.db.reading() as session:

@@ -98,6 +98,13 @@ def test_an_item_closed_by_three_people_on_their_phones(live_world, phone, scree
     open_first_card(page)
     work = page.inner_text(".reviewed-work")
     assert "现场照片1.png" in work and "现场照片2.png" in work
+    # The signer sees the two photos themselves, not only their names (thumbnails served by the app)
+    thumbs = page.locator(".reviewed-work img.evidence-thumb")
+    assert thumbs.count() == 2
+    for n in range(2):
+        thumbs.nth(n).scroll_into_view_if_needed()
+        thumbs.nth(n).evaluate("img => img.complete || new Promise((ok) => img.addEventListener('load', ok))")
+        assert thumbs.nth(n).evaluate("img => img.naturalWidth") == 1  # the 1×1 photo, decoded
     sign_on_phone(page, "approve", "照片清楚，同意", shot=screenshots / "phone-signoff.png")
     sign_out(page)
 

@@ -36,6 +36,8 @@ MATRIX = [
     ("GET", "/items/{own}/diagram", lambda who: _sees(who, FINANCE)),
     ("GET", "/items/{other}/diagram", lambda who: _sees(who, WORKS)),
     ("GET", "/items/{other}/evidence/{sha}", lambda who: _sees(who, WORKS)),
+    # the evidence here is a PDF: no thumbnail for those who may see it (tests/web/test_evidence_thumbnails.py)
+    ("GET", "/items/{other}/evidence/{sha}/thumbnail", lambda who: 404 if _sees(who, WORKS) == 200 else 403),
     ("GET", "/items/{own}/signatures.json", lambda who: _sees(who, FINANCE)),
     ("GET", "/items/{own}/closure/{doc}.pdf", lambda who: _sees(who, FINANCE)),
     ("POST", "/items/{own}/closure", lambda who: 302 if who in MANAGERS else 403),
