@@ -155,8 +155,9 @@ def release_font_pages(glyphs: dict) -> int:
     HarfBuzz maps a font file and reads glyph outlines from it as text is measured; for a CJK collection the
     pages read stay counted in the process (~20 MB a face by the end of a long report) though they are only
     the system's page cache. A read-only file mapping loses nothing when dropped: a page is read again from
-    the cache when next touched. Only such mappings are dropped (never memory a face holds on the heap), and
-    only on Linux; elsewhere nothing happens."""
+    the cache when next touched. Only the read-only mappings that hold a collected face's font file are
+    dropped (never memory a face holds on the heap, nor a library's segments), and only on Linux; elsewhere
+    nothing happens."""
     import ctypes
 
     try:
@@ -175,7 +176,10 @@ def release_font_pages(glyphs: dict) -> int:
 
     released = set()
     for face in glyphs.values():
-        blob = fonts.harfbuzz.hb_face_reference_blob(face.hb_face)
+        try:
+            blob = fonts.harfbuzz.hb_face_reference_blob(face.hb_face)
+        except AttributeError:  # WeasyPrint's bindings changed shape: leave the pages as they are
+            return 0
         try:
             address = int(fonts.ffi.cast("uintptr_t", fonts.harfbuzz.hb_blob_get_data(blob, fonts.ffi.NULL)))
         finally:

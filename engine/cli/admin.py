@@ -34,8 +34,10 @@ def workflows_validate(ctx, files, as_json):
     saved = saved_forms_if_any(engine)
     problems = [p for path in paths for p in validate_file(path, engine.settings.forms_path, saved)]
     rows = [{"id": f"{p.file}:{p.element}", "file": p.file, "element": p.element, "message": p.message} for p in problems]
-    emit(rows, as_json, lambda r: "\n".join(str(p) for p in problems) if problems
-         else f"校验通过：{'、'.join(p.name for p in paths)}")
+    forms = ("表单取自设计器中保存的最新版本，其次 forms/" if saved is not None
+             else "表单取自 forms/；本机没有可用的数据库，未读取设计器中保存的表单")
+    emit(rows, as_json, lambda r: "\n".join(str(p) for p in problems) + f"\n（{forms}）" if problems
+         else f"校验通过：{'、'.join(p.name for p in paths)}（{forms}）")
     if problems:
         raise SystemExit(1)
 

@@ -116,3 +116,15 @@ def test_codes_and_sizes_read_well():
     code = new_code()
     assert len(code) == 14 and code.count("-") == 2 and not set(code) & set("01OIL")
     assert human_size(900) == "900 字节" and human_size(50 * 1024) == "50.0 KB"
+
+
+def test_a_record_from_before_superseded_marks_still_renders(credentials):
+    record = sample_record(signatures=3, evidence_files=1)
+    for entry in record["signatures"]:
+        del entry["superseded"]  # records made before 退回到任意环节 marked signatures carry no such key
+    pdf = render_and_sign(record, "d" * 64, "ABCD-EFGH-JKMN", "2026-11-20T06:30:00+00:00", credentials)
+    assert pdf.startswith(b"%PDF") and "已被取代" not in pdf_text_of(pdf)
+
+
+def pdf_text_of(pdf: bytes) -> str:
+    return "".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)

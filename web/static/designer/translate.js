@@ -1,7 +1,8 @@
 // The modeler in Chinese. bpmn-js, its properties panel and bpmn-js-bpmnlint ask one `translate`
 // service for every word they show (bpmn-js-bpmnlint passes each rule's message through it too):
 // bpmn-js's and the panel's words come from bpmn-js-i18n-zh, bpmnlint's messages from the table
-// below, and this product's own words win where they differ (泳道, as the rest of the UI says).
+// below, and this product's own words win where they differ (OWN). Names from the diagram that a
+// message carries are never rewritten.
 import bpmn from 'bpmn-js-i18n-zh/lib/bpmn-js';
 import panel from 'bpmn-js-i18n-zh/lib/properties-panel';
 
@@ -56,19 +57,38 @@ const LINT_PATTERNS = [
     (_, kind, name) => `同一范围内缺少名为「${name}」的链接${kind === 'catch' ? '捕获' : '抛出'}事件` ]
 ];
 
-const TABLE = { ...bpmn, ...panel, ...LINT };
+// This product's words, where the package's differ or it has none: a lane is a 泳道 (the package says
+// 通道, and uses 泳道 for a pool, which is a 池 elsewhere), a participant is not 协助; and the panel's
+// header names types the package does not (Lane, Participant, Sub Process).
+const OWN = {
+  'Empty pool/participant': '空池/参与者',
+  'Empty pool/participant (removes content)': '清空池/参与者（删除内容）',
+  'Participant Name': '参与者名称',
+  'Participant ID': '参与者 ID',
+  'Lane': '泳道',
+  'Participant': '池/参与者',
+  'Process': '流程',
+  'Sub Process': '子流程',
+  'Condition expression': '条件表达式',
+  'Inputs': '输入',
+  'Outputs': '输出'
+};
+
+const lanes = (table) => Object.fromEntries(Object.entries(table).map(([ key, text ]) => [ key, text.replace(/通道/g, '泳道') ]));
+
+// A Map: a plain object would answer "constructor" or "toString" with a function.
+const TABLE = new Map(Object.entries({ ...lanes(bpmn), ...lanes(panel), ...LINT, ...OWN }));
 
 // The panel's header names the element's type in Title Case (User Task); the tables have it in
 // sentence case (User task).
 const sentenceCase = (words) => words.charAt(0) + words.slice(1).toLowerCase();
 
 export function translate(template, replacements) {
-  let text = TABLE[template] ?? TABLE[sentenceCase(template)];
+  let text = TABLE.get(template) ?? TABLE.get(sentenceCase(template));
   if (text === undefined) {
     const found = LINT_PATTERNS.find(([ pattern ]) => pattern.test(template));
     text = found ? template.replace(found[0], found[1]) : template;
   }
-  text = text.replace(/通道/g, '泳道');
   return text.replace(/{([^}]+)}/g, (whole, key) => (replacements && key in replacements ? replacements[key] : whole));
 }
 
