@@ -102,3 +102,21 @@ def test_the_admin_status_walks_only_new_rows_between_hourly_full_walks(engine, 
                      "UPDATE audit_log SET actor = '某人' WHERE id = 2")
     full = audit.chain_status(engine)  # a fresh walk finds the older row
     assert not full["ok"] and full["first_broken_id"] == 2
+
+
+@pytest.mark.parametrize("query, expected", [("", "10"), ("connect_timeout=3", "3")], ids=["default", "from-url"])
+def test_postgresql_connections_give_up_on_a_silent_host_in_seconds(postgres_url, query, expected):
+    from sqlalchemy import event
+
+    from engine.store.db import make_sql_engine
+
+    url = postgres_url + ("&" if "?" in postgres_url else "?") + query if query else postgres_url
+    engine = make_sql_engine(url)
+    asked = {}
+    event.listen(engine, "do_connect", lambda dialect, record, cargs, cparams: asked.update(cparams))
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("SELECT 1").scalar() == 1
+    finally:
+        engine.dispose()
+    assert str(asked["connect_timeout"]) == expected
