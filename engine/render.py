@@ -139,13 +139,20 @@ def stand_in_fonts():
         _collecting.stand_in = False
 
 
+def _harfbuzz_subsets() -> bool:
+    """Whether HarfBuzz can subset here (what WeasyPrint itself requires of it)."""
+    from weasyprint.pdf import fonts
+
+    return bool(fonts.harfbuzz_subset and fonts.harfbuzz.hb_version_atleast(4, 1, 0))
+
+
 def _replaceable(font) -> bool:
     """A face `union_subsets` subsets (HarfBuzz) and WeasyPrint embeds as it is: variable, bitmap and colour
     faces are rewritten from their file after subsetting, so they keep WeasyPrint's own path."""
-    from weasyprint.pdf import fonts
+    return _harfbuzz_subsets() and not ("fvar" in font.tables or font.bitmap or font.png or font.svg or font.colr)
 
-    return bool(fonts.harfbuzz_subset and fonts.harfbuzz.hb_version_atleast(4, 1, 0)) and not (
-        "fvar" in font.tables or font.bitmap or font.png or font.svg or font.colr)
+
+MADV_DONTNEED = 4  # <sys/mman.h> on Linux
 
 
 def release_font_pages(glyphs: dict) -> int:
@@ -190,9 +197,6 @@ def release_font_pages(glyphs: dict) -> int:
     return sum(high - low for low, high in released)
 
 
-MADV_DONTNEED = 4  # <sys/mman.h> on Linux
-
-
 def union_subsets(glyphs: dict, after_each: Callable[[], None] = lambda: None) -> dict[str, tuple[str, bytes]]:
     """Font name tag (WeasyPrint's hash, the part before + in /BaseFont) → (ttf or otf, one subset with every
     glyph recorded). Glyph ids are kept as they are in the font (WeasyPrint subsets with RETAIN_GIDS), so it
@@ -202,7 +206,7 @@ def union_subsets(glyphs: dict, after_each: Callable[[], None] = lambda: None) -
     for a CJK face are several MB, and a caller that hands freed memory back keeps one face's at a time."""
     from weasyprint.pdf import fonts
 
-    if not (fonts.harfbuzz_subset and fonts.harfbuzz.hb_version_atleast(4, 1, 0)):
+    if not _harfbuzz_subsets():
         return {}
     subsets = {}
     while glyphs:
